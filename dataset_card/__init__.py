@@ -1,0 +1,1 @@
+"""The dataset card template (installed as ``warp_ir_dataset.dataset_card``)."""

@@ -1,0 +1,70 @@
+"""The two entry points most users need: :func:`load_dataset` and :func:`extract_ir`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import datasets
+
+from . import warp_internals as wi
+from .errors import KernelBuildError
+
+
+def load_dataset(
+    count: int = 100,
+    seed: int = 0,
+    *,
+    split: str | None = None,
+    num_proc: int | None = None,
+    cache_dir: str | None = None,
+    download_mode: str | None = None,
+    **config: Any,
+) -> datasets.DatasetDict | datasets.Dataset:
+    """Generate (or reuse from the cache) ``count`` records and return them.
+
+    Args:
+        count: records in total, over all splits.
+        seed: dataset seed; the same seed and config give byte-identical records.
+        split: ``"train"``, ``"validation"`` or ``"test"`` for one split; all three by default.
+        num_proc: worker processes (``datasets`` distributes the shards over them).
+        cache_dir: where ``datasets`` caches the prepared data.
+        download_mode: ``"force_redownload"`` rebuilds even if a cached copy exists.
+        **config: any other :class:`~warp_ir_dataset.GenerationConfig` field (``categories``,
+            ``complexity``, ``include_ptx``, ``validate``, ...).
+
+    Raises:
+        ConfigError: a config value is invalid (raised before any compile work).
+    """
+    from .builder import WarpIRDataset
+
+    builder = WarpIRDataset(cache_dir=cache_dir, count=count, seed=seed, **config)
+    builder.download_and_prepare(num_proc=num_proc, download_mode=download_mode)
+    return builder.as_dataset(split=split)
+
+
+def extract_ir(kernel: Any) -> dict[str, str]:
+    """The generated code of one concrete ``@wp.kernel``: that kernel's functions and the helpers it calls.
+
+    Returns:
+        ``kernel_name``, ``symbol`` (native name prefix), ``python_source``, ``cpp_forward``, ``cpp_backward``,
+        ``cuda_forward``, ``cuda_backward`` and ``warp_version``. Nothing is compiled.
+
+    Raises:
+        NotAKernelError: ``kernel`` is not a Warp kernel, or is generic with no single overload.
+        KernelBuildError: Warp's code generator rejected the kernel (reason ``codegen_error``).
+    """
+    concrete = wi.concrete_kernel(kernel)
+    try:
+        code = wi.kernel_code(concrete)
+    except Exception as exc:
+        raise KernelBuildError("codegen_error", f"Warp could not generate code for {concrete.key!r}: {exc}") from exc
+    return {
+        "kernel_name": wi.kernel_name(concrete),
+        "symbol": code.symbol,
+        "python_source": wi.kernel_python_source(concrete),
+        "cpp_forward": code.cpp_forward,
+        "cpp_backward": code.cpp_backward,
+        "cuda_forward": code.cuda_forward,
+        "cuda_backward": code.cuda_backward,
+        "warp_version": wi.warp_version(),
+    }

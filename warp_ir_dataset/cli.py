@@ -1,0 +1,82 @@
+"""The ``warp-ir`` command. Its ``generate`` options are built from :class:`GenerationConfig`'s fields."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import MISSING, fields
+from typing import Any
+
+from .config import GenerationConfig
+from .errors import WarpIRError
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    for f in fields(GenerationConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        default = f.default if f.default is not MISSING else None
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                                help=help_text)
+            continue
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        if f.metadata.get("cli_type") == "range" and isinstance(default, tuple):
+            shown = f"{default[0]}-{default[1]}"
+        kind = int if isinstance(default, int) else str
+        parser.add_argument(flag, dest=f.name, type=kind, default=default,
+                            help=f"{help_text} (default: {shown if shown is not None else 'all'})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warp-ir", description="Synthetic Warp kernels and their generated IR.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="generate a dataset and write it in the Hugging Face Hub layout")
+    _add_config_options(generate)
+    generate.add_argument("--out", default="warp_ir_data", help="output folder (default: warp_ir_data)")
+    generate.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    generate.add_argument("--num-proc", type=int, default=None, help="worker processes (default: 1)")
+    generate.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
+    generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .builder import WarpIRDataset
+    from .hub import write_hub_dataset
+
+    config_kwargs = {f.name: getattr(args, f.name) for f in fields(GenerationConfig)}
+    config = GenerationConfig(**config_kwargs)  # validate before any work
+    builder = WarpIRDataset(cache_dir=args.cache_dir, **config.generation_kwargs())
+    builder.download_and_prepare(num_proc=args.num_proc)
+    dataset = builder.as_dataset()
+    out = write_hub_dataset(dataset, args.out, config, overwrite=args.overwrite)
+    summary = {split: len(ds) for split, ds in dataset.items()}
+    print(json.dumps({"out": str(out), "records": summary}), file=sys.stdout)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "generate":
+            return _generate(args)
+    except WarpIRError as exc:
+        print(f"warp-ir: error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def _run() -> Any:  # console-script entry point
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _run()

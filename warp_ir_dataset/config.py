@@ -1,0 +1,113 @@
+"""``GenerationConfig``: what to generate, validated on construction. The CLI options are built from it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .errors import ConfigError
+from .synth import CATEGORIES, COMPLEXITY
+
+SPLITS = ("train", "validation", "test")
+
+
+def _option(help: str, **kwargs: Any) -> Any:
+    default = kwargs.pop("default")
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class GenerationConfig:
+    """What to generate. Every field is validated in ``__post_init__`` (a :class:`ConfigError` names it)."""
+
+    count: int = _option("number of records to generate, over all splits", default=100)
+    seed: int = _option("dataset seed: same seed and config give byte-identical records", default=0)
+    categories: tuple[str, ...] | None = _option(
+        "kernel categories to draw from, comma-separated", default=None, cli_type="csv"
+    )
+    complexity: tuple[int, int] = _option(
+        "complexity level or inclusive range of levels, 1-5 (e.g. 3 or 1-5)", default=(1, 5), cli_type="range"
+    )
+    validate: bool = _option("compile for CPU and launch each kernel (off: IR only)", default=True)
+    include_ptx: bool = _option("also compile to PTX with NVRTC (no GPU needed)", default=False)
+    ptx_arch: int = _option("SM architecture of the PTX, e.g. 90 for sm_90", default=90)
+    keep_failed: bool = _option("keep records that failed to compile or launch (flagged) instead of replacing them",
+                                default=False)
+    batch_size: int = _option("kernels per Warp module (one compile each)", default=64)
+    split_ratios: tuple[float, float, float] = _option(
+        "train,validation,test fractions (sum to 1)", default=(0.9, 0.05, 0.05), cli_type="csv_float"
+    )
+    max_attempts: int = _option("tries per sample before the build stops with an error", default=16)
+
+    def __post_init__(self) -> None:
+        self.count = _positive_int("count", self.count)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative int, got {self.seed!r} ({type(self.seed).__name__})")
+        self.categories = _categories(self.categories)
+        self.complexity = _complexity(self.complexity)
+        for name in ("validate", "include_ptx", "keep_failed"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        self.ptx_arch = _positive_int("ptx_arch", self.ptx_arch)
+        if not 50 <= self.ptx_arch <= 130:
+            raise ConfigError(f"ptx_arch must be an SM number such as 75, 86 or 90, got {self.ptx_arch!r}")
+        self.batch_size = _positive_int("batch_size", self.batch_size)
+        self.max_attempts = _positive_int("max_attempts", self.max_attempts)
+        self.split_ratios = _split_ratios(self.split_ratios)
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        """The fields of this class (and only those), for building another config from this one."""
+        return {f.name: getattr(self, f.name) for f in fields(GenerationConfig)}
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive int, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _categories(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"categories must be a non-empty list of names, got {value!r}. "
+                          f"Available: {', '.join(CATEGORIES.names())}")
+    for name in value:
+        CATEGORIES.get(name)  # UnknownCategoryError lists the available ones
+    return tuple(sorted(set(value)))
+
+
+def _complexity(value: Any) -> tuple[int, int]:
+    if isinstance(value, str):
+        parts = value.split("-")
+        try:
+            value = tuple(int(p) for p in parts)
+        except ValueError:
+            raise ConfigError(f"complexity must be a level or a range like '1-5', got {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    if (not isinstance(value, (list, tuple)) or len(value) not in (1, 2)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise ConfigError(f"complexity must be an int or a (low, high) pair, got {value!r}")
+    low, high = value[0], value[-1]
+    levels = sorted(COMPLEXITY)
+    if not (levels[0] <= low <= high <= levels[-1]):
+        raise ConfigError(f"complexity must lie within {levels[0]}-{levels[-1]} with low <= high, got {value!r}")
+    return (low, high)
+
+
+def _split_ratios(value: Any) -> tuple[float, float, float]:
+    if isinstance(value, str):
+        value = value.split(",")
+    try:
+        ratios = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"split_ratios must be three numbers (train, validation, test), got {value!r}") from None
+    if len(ratios) != len(SPLITS) or any(r < 0 or not math.isfinite(r) for r in ratios):
+        raise ConfigError(f"split_ratios must be three non-negative numbers (train, validation, test), got {value!r}")
+    if not math.isclose(sum(ratios), 1.0, abs_tol=1e-6):
+        raise ConfigError(f"split_ratios must sum to 1, got {value!r} (sum {sum(ratios):g})")
+    return ratios  # type: ignore[return-value]

@@ -1,0 +1,195 @@
+"""The local Hub layout: ``data/<split>-NNNNN-of-NNNNN.parquet`` plus a ``README.md`` dataset card whose
+YAML (``configs``, ``dataset_info``) lets ``datasets.load_dataset(DIR)`` load it with the builder's
+splits and features. Written to a temporary folder and renamed into place, so a folder that exists is
+always complete."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import tempfile
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import datasets
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from . import __version__
+from .config import SPLITS, GenerationConfig
+from .errors import WarpIRError
+from .schema import FEATURES, FIELD_DOCS
+from .synth import GENERATOR_VERSION
+
+#: Rows per Parquet shard and per row group: small enough for the Hub viewer and for streaming.
+SHARD_ROWS = 10_000
+ROW_GROUP_ROWS = 500
+
+
+def write_hub_dataset(
+    dataset: datasets.DatasetDict,
+    out_dir: str | Path,
+    config: GenerationConfig,
+    *,
+    stats: dict[str, int] | None = None,
+    repo_id: str = "<org>/warp-ir-dataset",
+    overwrite: bool = False,
+) -> Path:
+    """Write ``dataset`` to ``out_dir`` in the Hub layout with a dataset card; return ``out_dir``.
+
+    Raises:
+        WarpIRError: ``out_dir`` exists and ``overwrite`` is false.
+    """
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise WarpIRError(f"output folder {str(out)!r} already exists; pass overwrite=True (--overwrite) "
+                          "or choose another folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result is an ordinary folder
+        (staging / "data").mkdir()
+        for split in _splits(dataset):
+            _write_split(dataset[split], staging / "data", split)
+        card = render_card(dataset, config, stats or {}, repo_id)
+        (staging / "README.md").write_text(card)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _splits(dataset: datasets.DatasetDict) -> list[str]:
+    """The dataset's splits in canonical order (a split with no records is absent)."""
+    unknown = set(dataset) - set(SPLITS)
+    if unknown:
+        raise WarpIRError(f"unexpected splits {sorted(unknown)}; expected some of {list(SPLITS)}")
+    return [s for s in SPLITS if s in dataset]
+
+
+def _write_split(ds: datasets.Dataset, data_dir: Path, split: str) -> None:
+    n_shards = max(1, -(-len(ds) // SHARD_ROWS))
+    for k in range(n_shards):
+        shard = ds.shard(num_shards=n_shards, index=k, contiguous=True)
+        shard.to_parquet(str(data_dir / f"{split}-{k:05d}-of-{n_shards:05d}.parquet"), batch_size=ROW_GROUP_ROWS)
+
+
+def card_data(dataset: datasets.DatasetDict, repo_id: str) -> DatasetCardData:
+    """YAML metadata: license, tags, ``configs`` (data files per split) and ``dataset_info``."""
+    splits = _splits(dataset)
+    total = sum(len(dataset[s]) for s in splits)
+    data = DatasetCardData(
+        license="apache-2.0",
+        language=["en"],
+        task_categories=["text-generation"],
+        tags=["code", "gpu", "cuda", "warp", "compilers", "synthetic"],
+        pretty_name="Warp IR Dataset",
+        size_categories=[_size_category(total)],
+        configs=[{"config_name": "default",
+                  "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
+    )
+    info = datasets.DatasetInfo(features=FEATURES, splits=datasets.SplitDict(
+        {s: datasets.SplitInfo(name=s, num_examples=len(dataset[s]), num_bytes=dataset[s].data.nbytes)
+         for s in splits}))
+    datasets.info.DatasetInfosDict({"default": info}).to_dataset_card_data(data)
+    return data
+
+
+def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, stats: dict[str, int],
+                repo_id: str) -> str:
+    rows = [r for s in _splits(dataset) for r in dataset[s].select_columns(
+        ["category", "complexity", "python_source", "cpp_forward", "cpp_backward", "cuda_forward",
+         "cuda_backward", "compiled", "launched_cpu", "outputs_finite", "warp_version"])]
+    body = Template(resources.files("warp_ir_dataset.dataset_card").joinpath("template.md").read_text())
+    text = body.substitute(
+        package_version=__version__,
+        generator_version=GENERATOR_VERSION,
+        warp_version=rows[0]["warp_version"] if rows else "unknown",
+        split_table="\n".join(f"| {s} | {len(dataset[s])} |" for s in _splits(dataset)),
+        category_table=_category_table(rows),
+        validation_table=_validation_table(rows),
+        drop_table=_drop_table(stats),
+        field_table="\n".join(f"| `{name}` | {value.dtype} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()),
+        repo_id=repo_id,
+        cli_arguments=_cli_arguments(config),
+        config_json=json.dumps(config.generation_kwargs(), sort_keys=True),
+        **_size_figures(rows),
+    )
+    card = DatasetCard(f"---\n{card_data(dataset, repo_id).to_yaml()}\n---\n\n{text}")
+    return str(card)
+
+
+def _category_table(rows: list[dict[str, Any]]) -> str:
+    counts = Counter((r["category"], r["complexity"]) for r in rows)
+    categories = sorted({c for c, _ in counts})
+    levels = sorted({lv for _, lv in counts})
+    lines = ["| category | " + " | ".join(str(lv) for lv in levels) + " | total |",
+             "|---|" + "---:|" * (len(levels) + 1)]
+    for c in categories:
+        cells = [counts[(c, lv)] for lv in levels]
+        lines.append(f"| {c} | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
+    return "\n".join(lines)
+
+
+def _validation_table(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for field in ("compiled", "launched_cpu", "outputs_finite"):
+        values = [r[field] for r in rows]
+        lines.append(f"| {field}: true / false / not run | {values.count(True)} / {values.count(False)} / "
+                     f"{values.count(None)} |")
+    return "\n".join(lines)
+
+
+def _drop_table(stats: dict[str, int]) -> str:
+    drops = {k: v for k, v in sorted(stats.items()) if k.startswith("dropped_")}
+    if not drops:
+        return "none."
+    return "\n".join(f"- {k.removeprefix('dropped_')}: {v}" for k, v in drops.items())
+
+
+def _size_figures(rows: list[dict[str, Any]]) -> dict[str, str]:
+    if not rows:
+        return {k: "n/a" for k in ("median_python", "median_cpp", "median_cuda", "expansion_ratio")}
+    py = [len(r["python_source"]) for r in rows]
+    cpp = [len(r["cpp_forward"]) + len(r["cpp_backward"]) for r in rows]
+    cuda = [len(r["cuda_forward"]) + len(r["cuda_backward"]) for r in rows]
+    ratio = [(c + u) / p for p, c, u in zip(py, cpp, cuda)]
+    return {"median_python": f"{statistics.median(py):.0f}", "median_cpp": f"{statistics.median(cpp):.0f}",
+            "median_cuda": f"{statistics.median(cuda):.0f}", "expansion_ratio": f"{statistics.median(ratio):.1f}"}
+
+
+def _cli_arguments(config: GenerationConfig) -> str:
+    args = [f"--count {config.count}", f"--seed {config.seed}",
+            f"--complexity {config.complexity[0]}-{config.complexity[1]}"]
+    if config.categories:
+        args.append(f"--categories {','.join(config.categories)}")
+    if config.include_ptx:
+        args.append(f"--include-ptx --ptx-arch {config.ptx_arch}")
+    if not config.validate:
+        args.append("--no-validate")
+    if config.keep_failed:
+        args.append("--keep-failed")
+    if config.split_ratios != (0.9, 0.05, 0.05):
+        args.append("--split-ratios " + ",".join(f"{r:g}" for r in config.split_ratios))
+    return " ".join(args)
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return label
+    return "10M<n<100M"

@@ -1,0 +1,34 @@
+"""The record schema, declared once: ``FEATURES`` is what the builder's ``_info()`` returns and what the
+Parquet files hold. ``FIELD_DOCS`` documents each field (the README's table is generated from it)."""
+
+from __future__ import annotations
+
+import datasets
+
+FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
+    "id": (datasets.Value("string"), "stable record id: hash of (generator version, seed, index)"),
+    "seed": (datasets.Value("int64"), "dataset seed the record was generated with"),
+    "index": (datasets.Value("int64"), "sample index in the dataset (0-based); the split is a hash of the id"),
+    "attempt": (datasets.Value("int32"), "which try produced this kernel (earlier tries failed to build)"),
+    "category": (datasets.Value("string"), "kernel category (arithmetic, atomic, conditional, loop, trig, vector)"),
+    "complexity": (datasets.Value("int32"), "complexity level 1-5 (expression depth, statements, helpers, nesting)"),
+    "kernel_name": (datasets.Value("string"), "name of the @wp.kernel function in python_source"),
+    "python_source": (datasets.Value("string"), "self-contained Python: import warp, @wp.func helpers, one @wp.kernel"),
+    "cpp_forward": (datasets.Value("string"), "CPU C++: structs, helpers' forward functions, args struct, forward kernel"),
+    "cpp_backward": (datasets.Value("string"), "CPU C++: helpers' adjoint functions and the backward (adjoint) kernel"),
+    "cuda_forward": (datasets.Value("string"), "CUDA C++: structs, helpers' forward functions, forward __global__ kernel"),
+    "cuda_backward": (datasets.Value("string"), "CUDA C++: helpers' adjoint functions and the backward __global__ kernel"),
+    "ptx": (datasets.Value("string"), "PTX of the forward and backward entries (include_ptx=True), else null"),
+    "ptx_arch": (datasets.Value("string"), "PTX target, e.g. sm_90 (null without PTX)"),
+    "compiled": (datasets.Value("bool"), "the CPU build (Clang) succeeded; null when validate=False"),
+    "launched_cpu": (datasets.Value("bool"), "the kernel ran on the CPU on random inputs; null when validate=False"),
+    "outputs_finite": (datasets.Value("bool"), "every float array was finite after the CPU launch; null if not run"),
+    "launched_cuda": (datasets.Value("bool"), "the kernel ran on a CUDA device; null without a GPU"),
+    "cpu_cuda_agree": (datasets.Value("bool"), "CPU and CUDA outputs agree; null without a GPU"),
+    "warp_version": (datasets.Value("string"), "warp-lang version that generated the IR"),
+    "generator_version": (datasets.Value("string"), "version of this package's kernel generator"),
+}
+
+FEATURES = datasets.Features({name: value for name, (value, _) in FIELD_DOCS.items()})
+COLUMNS = tuple(FIELD_DOCS)
+IR_FIELDS = ("cpp_forward", "cpp_backward", "cuda_forward", "cuda_backward")

@@ -1,0 +1,104 @@
+"""Seeded synthesis of self-contained Warp kernel source.
+
+``synthesize_kernel(seed, index)`` is a pure function: the same arguments give the same source, byte
+for byte, in any process. The category is assigned round-robin over the requested categories (so every
+category is equally represented in any prefix of the dataset), the complexity level and everything
+else is drawn from a ``random.Random`` seeded by a hash of ``(generator version, seed, index, attempt)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+
+from . import categories as _categories  # noqa: F401  (registers the built-in categories)
+from .category import CATEGORIES, Category, register_category
+from .writer import COMPLEXITY, KernelWriter
+
+#: Bump when a change to the generator changes what a (seed, index) produces.
+GENERATOR_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """One synthesized kernel before compilation.
+
+    Attributes:
+        id: stable record id, a hash of (generator version, seed, index); unique across seeds.
+        seed: the dataset seed.
+        index: the sample's position in the dataset (0-based).
+        attempt: which try this is for the sample (a kernel that fails to build is replaced by the next try).
+        category: registered category name.
+        complexity: level 1-5.
+        kernel_name: the ``@wp.kernel`` function's name (unique per id).
+        source: the Python module text.
+    """
+
+    id: str
+    seed: int
+    index: int
+    attempt: int
+    category: str
+    complexity: int
+    kernel_name: str
+    source: str
+
+
+def sample_id(seed: int, index: int) -> str:
+    """The stable id of sample ``index`` of a dataset generated with ``seed``."""
+    return hashlib.blake2b(f"warp_ir_dataset|{GENERATOR_VERSION}|{seed}|{index}".encode(), digest_size=8).hexdigest()
+
+
+def _kernel_rng(seed: int, index: int, attempt: int) -> random.Random:
+    digest = hashlib.blake2b(f"kernel|{GENERATOR_VERSION}|{seed}|{index}|{attempt}".encode(), digest_size=8)
+    return random.Random(int.from_bytes(digest.digest(), "little"))
+
+
+def synthesize_kernel(
+    seed: int,
+    index: int,
+    attempt: int = 0,
+    categories: tuple[str, ...] | None = None,
+    complexity: tuple[int, int] = (1, 5),
+) -> KernelSource:
+    """Write the source of sample ``index`` (try ``attempt``) of the dataset with ``seed``.
+
+    Args:
+        seed: dataset seed.
+        index: sample index; selects the category round-robin over ``categories``.
+        attempt: replacement number for a sample whose earlier tries failed to build.
+        categories: category names (default: all registered, sorted).
+        complexity: inclusive (low, high) range of complexity levels.
+    """
+    names = tuple(categories) if categories else tuple(CATEGORIES.names())
+    category = CATEGORIES.get(names[index % len(names)])
+    rng = _kernel_rng(seed, index, attempt)
+    level = rng.randint(complexity[0], complexity[1])
+    sid = sample_id(seed, index)
+    kernel_name = f"{category.name}_{sid[:10]}"
+    writer = KernelWriter(kernel_name, rng, level, category.groups)
+    category.write(writer)
+    return KernelSource(
+        id=sid,
+        seed=seed,
+        index=index,
+        attempt=attempt,
+        category=category.name,
+        complexity=level,
+        kernel_name=kernel_name,
+        source=writer.render(),
+    )
+
+
+__all__ = [
+    "CATEGORIES",
+    "COMPLEXITY",
+    "GENERATOR_VERSION",
+    "Category",
+    "KernelSource",
+    "KernelWriter",
+    "register_category",
+    "sample_id",
+    "synthesize_kernel",
+]

@@ -1,0 +1,76 @@
+"""The Warp value types the generator writes programs over, and how to spell their literals."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WarpType:
+    """A Warp value type as the generator sees it.
+
+    Attributes:
+        name: short name used in production tables (``"float"``, ``"vec3"``, ...).
+        annotation: how the type is written in a kernel signature (``"float"``, ``"wp.vec3"``).
+        length: number of scalar components (1 for scalars), used for component access.
+    """
+
+    name: str
+    annotation: str
+    length: int = 1
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.name in ("float", "int")
+
+
+FLOAT = WarpType("float", "float")
+INT = WarpType("int", "int")
+BOOL = WarpType("bool", "bool")
+VEC2 = WarpType("vec2", "wp.vec2", 2)
+VEC3 = WarpType("vec3", "wp.vec3", 3)
+VEC4 = WarpType("vec4", "wp.vec4", 4)
+MAT22 = WarpType("mat22", "wp.mat22", 4)
+MAT33 = WarpType("mat33", "wp.mat33", 9)
+QUAT = WarpType("quat", "wp.quat", 4)
+
+TYPES: dict[str, WarpType] = {t.name: t for t in (FLOAT, INT, BOOL, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT)}
+
+#: Types that may be stored in arrays (kernel inputs and outputs).
+ARRAY_TYPES = (FLOAT, INT, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT)
+
+
+def float_literal(rng: random.Random, low: float = -2.0, high: float = 2.0) -> str:
+    """A short float literal such as ``0.75`` or ``-1.5`` (always with a decimal point)."""
+    value = round(rng.uniform(low, high), 2)
+    if value == 0.0:
+        value = 0.5
+    text = f"{value:.2f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def int_literal(rng: random.Random, low: int = 1, high: int = 9) -> str:
+    return str(rng.randint(low, high))
+
+
+def literal(t: WarpType, rng: random.Random) -> str:
+    """A constant expression of type ``t``."""
+    if t is FLOAT:
+        return float_literal(rng)
+    if t is INT:
+        return int_literal(rng)
+    if t is BOOL:
+        return f"({float_literal(rng)} < {float_literal(rng)})"
+    if t in (VEC2, VEC3, VEC4):
+        return f"{t.annotation}({', '.join(float_literal(rng) for _ in range(t.length))})"
+    if t is MAT22:
+        return f"wp.mat22({', '.join(float_literal(rng) for _ in range(4))})"
+    if t is MAT33:
+        if rng.random() < 0.3:
+            return "wp.identity(n=3, dtype=float)"
+        return f"wp.mat33({', '.join(float_literal(rng) for _ in range(9))})"
+    if t is QUAT:
+        axis = ", ".join(float_literal(rng, 0.1, 1.0) for _ in range(3))
+        return f"wp.quat_from_axis_angle(wp.normalize(wp.vec3({axis})), {float_literal(rng, -3.0, 3.0)})"
+    raise ValueError(f"no literal form for type {t.name!r}")

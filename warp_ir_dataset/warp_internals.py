@@ -1,0 +1,271 @@
+"""Everything that touches Warp's private API (``warp._src``) lives in this module, and only here.
+
+Warp's private API changes between releases; the package pins ``warp-lang`` (see ``pyproject.toml``)
+and records :func:`warp_version` in every record. Other modules use the plain functions below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import linecache
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import warp as wp
+import warp._src.build as wp_build
+import warp._src.codegen as wp_codegen
+import warp._src.context as wp_context
+import warp._src.types as wp_types
+
+from .errors import NotAKernelError
+
+#: Module options used to generate the recorded IR, whatever the process's Warp configuration.
+_CODEGEN_OVERRIDES = {"mode": "release", "enable_backward": True}
+
+_initialized_cache: str | None = None
+
+
+def warp_version() -> str:
+    return wp.config.version
+
+
+def init_warp(kernel_cache_dir: str | os.PathLike | None = None) -> None:
+    """Initialise Warp quietly, with its kernel cache in ``kernel_cache_dir`` (a private temp dir by default).
+
+    Safe to call repeatedly; a different directory re-points the cache of an initialised Warp.
+    """
+    global _initialized_cache
+    cache = str(kernel_cache_dir) if kernel_cache_dir else None
+    if _initialized_cache is not None and (cache is None or cache == _initialized_cache):
+        return
+    wp.config.log_level = wp.LOG_WARNING
+    if cache is None:
+        cache = tempfile.mkdtemp(prefix="warp_ir_kernel_cache_")
+    if wp_context.runtime is None:
+        wp.config.kernel_cache_dir = cache
+        with capture_native_stderr():  # "could not find the CUDA driver" on machines without a GPU
+            wp.init()
+    else:
+        wp_build.init_kernel_cache(cache)
+    _initialized_cache = cache
+
+
+def cuda_available() -> bool:
+    init_warp()
+    return wp.is_cuda_available()
+
+
+# ---------------------------------------------------------------------------------------------- kernels
+def is_kernel(obj: Any) -> bool:
+    return isinstance(obj, wp_context.Kernel)
+
+
+def load_kernel_source(source: str, kernel_name: str, module_name: str, filename: str) -> Any:
+    """Execute generated kernel source and return the ``@wp.kernel`` named ``kernel_name``.
+
+    The source is registered in ``linecache`` under ``filename`` (Warp reads kernel source through
+    ``inspect``), and executed in a namespace whose ``__name__`` is ``module_name``, so every kernel
+    loaded with the same ``module_name`` lands in one Warp module (one compile). Helper functions get
+    native names from a per-source counter, so the generated code does not depend on what the process
+    compiled before.
+    """
+    init_warp()
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace: dict[str, Any] = {"__name__": module_name}
+    saved_counts = wp_context.function_key_counts
+    wp_context.function_key_counts = {}
+    try:
+        exec(compile(source, filename, "exec"), namespace)
+    finally:
+        wp_context.function_key_counts = saved_counts
+    kernel = namespace.get(kernel_name)
+    if not is_kernel(kernel):
+        raise NotAKernelError(f"source defines no @wp.kernel named {kernel_name!r}")
+    return kernel
+
+
+def forget_source(filename: str) -> None:
+    linecache.cache.pop(filename, None)
+
+
+def module_of(kernel: Any) -> Any:
+    return kernel.module
+
+
+def drop_kernel(kernel: Any) -> None:
+    """Remove ``kernel`` from its Warp module so the module compiles without it."""
+    module = kernel.module
+    if module.kernels.get(kernel.key) is kernel:
+        del module.kernels[kernel.key]
+    module._live_kernels.discard(kernel)
+    module.mark_modified()
+
+
+def release_module(module: Any) -> None:
+    """Unload a module's binaries and forget it, so memory stays flat over a long build."""
+    with contextlib.suppress(Exception):
+        module.unload()
+    if wp_context.user_modules.get(module.name) is module:
+        del wp_context.user_modules[module.name]
+
+
+def concrete_kernel(kernel: Any) -> Any:
+    """``kernel`` itself, or the only overload of a generic kernel; otherwise a :class:`NotAKernelError`."""
+    if not is_kernel(kernel):
+        raise NotAKernelError(
+            f"expected a Warp kernel (a function decorated with @wp.kernel), got {type(kernel).__name__}: {kernel!r}"
+        )
+    if kernel.is_generic:
+        overloads = list(kernel.overloads.values())
+        if len(overloads) == 1:
+            return overloads[0]
+        raise NotAKernelError(
+            f"kernel {kernel.key!r} is generic with {len(overloads)} overloads; pass one concrete overload "
+            "(wp.overload(kernel, [...]) returns it) instead of the generic kernel"
+        )
+    return kernel
+
+
+def kernel_name(kernel: Any) -> str:
+    return kernel.func.__name__
+
+
+def kernel_python_source(kernel: Any) -> str:
+    return kernel.adj.source
+
+
+# ---------------------------------------------------------------------------------------------- codegen
+@dataclass(frozen=True)
+class KernelCode:
+    """One kernel's generated code, restricted to that kernel and the helpers it calls.
+
+    ``*_forward``: the structs it uses, its ``@wp.func`` helpers' forward functions, its argument struct
+    (CPU) and its forward kernel function. ``*_backward``: the helpers' adjoint functions and the
+    backward (adjoint) kernel function. Warp's per-module launch wrappers are not included.
+    """
+
+    symbol: str  # "<key>_<hash8>", the prefix of every native name of this kernel
+    cpp_forward: str
+    cpp_backward: str
+    cuda_forward: str
+    cuda_backward: str
+
+
+def _codegen_options(kernel: Any) -> dict:
+    return kernel.module.resolve_options(wp.config) | _CODEGEN_OVERRIDES
+
+
+def kernel_code(kernel: Any) -> KernelCode:
+    """Generate CPU and CUDA code (forward and adjoint) for one concrete kernel. No compiler runs.
+
+    One backend-neutral ``ModuleBuilder`` restricted to this kernel (it builds only the kernel and the
+    functions and structs it uses) serves both devices; its output equals a per-device builder's.
+    """
+    kernel = concrete_kernel(kernel)
+    init_warp()
+    options = _codegen_options(kernel)
+    builder = wp_context.ModuleBuilder(kernel.module, options, hasher=wp_context.ModuleHasher([kernel], options))
+    structs = "".join(wp_codegen.codegen_struct(struct) for struct in builder.structs)
+    helpers = list(builder.functions)
+    code = []
+    for device in ("cpu", "cuda"):
+        full = wp_codegen.codegen_kernel(kernel, device=device, options=options)
+        forward = wp_codegen.codegen_kernel(kernel, device=device, options=options | {"enable_backward": False})
+        if not full.startswith(forward):  # Warp's layout changed: refuse to record a wrong split
+            raise RuntimeError(f"unexpected codegen layout for {kernel.key}: forward is not a prefix of the whole")
+        code.append(structs + builder._codegen_functions(helpers, device, forward_only=True) + forward)
+        code.append(builder._codegen_functions(helpers, device, reverse_only=True) + full[len(forward) :])
+    symbol = wp_codegen.cuda_kernel_forward_name(kernel).removesuffix("_cuda_kernel_forward")
+    return KernelCode(symbol, *code)
+
+
+# ---------------------------------------------------------------------------------------------- compile
+@contextlib.contextmanager
+def capture_native_stderr() -> Iterator[list[str]]:
+    """Collect what native code (Clang, NVRTC) writes to file descriptor 2 while the block runs."""
+    captured: list[str] = []
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield captured
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode("utf-8", errors="replace"))
+
+
+def compile_cpu(module: Any, optimization_level: int | None = 0) -> None:
+    """Compile (and load) a module for the CPU; raises with Clang's diagnostics on failure."""
+    module.options["optimization_level"] = optimization_level
+    with capture_native_stderr() as err:
+        try:
+            module.load("cpu", block_dim=1)  # the block size wp.launch uses on the CPU
+        except Exception as exc:
+            failure = exc
+        else:
+            failure = None
+    if failure is not None:
+        raise RuntimeError(f"{failure}\n{''.join(err)[-4000:]}".strip()) from failure
+
+
+def compile_ptx(module: Any, arch: int, out_dir: str | os.PathLike) -> str:
+    """Compile a module to PTX for ``sm_<arch>`` with NVRTC (no GPU needed); return the module's PTX."""
+    module.options["optimization_level"] = None  # PTX is data: Warp's default CUDA level
+    with capture_native_stderr() as err:
+        try:
+            paths = wp.compile_aot_module(module, arch=arch, use_ptx=True, module_dir=str(out_dir))
+        except Exception as exc:
+            failure = exc
+        else:
+            failure = None
+    if failure is not None:
+        raise RuntimeError(f"{failure}\n{''.join(err)[-4000:]}".strip()) from failure
+    ptx_files = [Path(p) for p in paths if str(p).endswith(".ptx")]
+    if not ptx_files:
+        raise RuntimeError(f"NVRTC produced no PTX file for module {module.name!r} (got {paths})")
+    return ptx_files[0].read_text()
+
+
+# ---------------------------------------------------------------------------------------------- launching
+@dataclass(frozen=True)
+class ArgSpec:
+    """A kernel argument as validation sees it: an array (``dtype``, ``ndim``) or a by-value scalar/vector."""
+
+    name: str
+    is_array: bool
+    dtype: Any  # a Warp scalar/vector/matrix type
+    ndim: int
+    scalar_type: Any
+    length: int  # number of scalar components of dtype
+    is_int: bool
+
+
+def kernel_args(kernel: Any) -> list[ArgSpec]:
+    specs = []
+    for arg in kernel.adj.args:
+        t = arg.type
+        is_array = wp_types.is_array(t)
+        dtype = t.dtype if is_array else t
+        scalar = wp_types.type_scalar_type(dtype)
+        length = wp_types.type_size(dtype) if hasattr(wp_types, "type_size") else getattr(dtype, "_length_", 1)
+        specs.append(
+            ArgSpec(
+                name=arg.label,
+                is_array=is_array,
+                dtype=dtype,
+                ndim=t.ndim if is_array else 0,
+                scalar_type=scalar,
+                length=int(length),
+                is_int=wp_types.type_is_int(scalar),
+            )
+        )
+    return specs
