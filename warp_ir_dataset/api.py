@@ -36,8 +36,11 @@ def load_dataset(
         ConfigError: a config value is invalid (raised before any compile work).
     """
     from .builder import WarpIRDataset
+    from .config import GenerationConfig
 
-    builder = WarpIRDataset(cache_dir=cache_dir, count=count, seed=seed, **config)
+    # validate and normalise here, so the API and the CLI share cache entries for the same config
+    generation = GenerationConfig(count=count, seed=seed, **config)
+    builder = WarpIRDataset(cache_dir=cache_dir, **generation.generation_kwargs())
     builder.download_and_prepare(num_proc=num_proc, download_mode=download_mode)
     return builder.as_dataset(split=split)
 

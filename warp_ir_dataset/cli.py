@@ -20,15 +20,21 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
         help_text = f.metadata.get("help", "")
         default = f.default if f.default is not MISSING else None
         if isinstance(default, bool):
-            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
-                                help=help_text)
+            parser.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help_text
+            )
             continue
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         if f.metadata.get("cli_type") == "range" and isinstance(default, tuple):
             shown = f"{default[0]}-{default[1]}"
         kind = int if isinstance(default, int) else str
-        parser.add_argument(flag, dest=f.name, type=kind, default=default,
-                            help=f"{help_text} (default: {shown if shown is not None else 'all'})")
+        parser.add_argument(
+            flag,
+            dest=f.name,
+            type=kind,
+            default=default,
+            help=f"{help_text} (default: {shown if shown is not None else 'all'})",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,8 +68,10 @@ def _generate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         if args.command == "generate":
             return _generate(args)

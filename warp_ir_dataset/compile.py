@@ -67,8 +67,14 @@ class BatchCompiler:
         work_dir: scratch directory for PTX output (a private temp dir by default).
     """
 
-    def __init__(self, *, compile_cpu: bool = True, include_ptx: bool = False, ptx_arch: int = 90,
-                 work_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        *,
+        compile_cpu: bool = True,
+        include_ptx: bool = False,
+        ptx_arch: int = 90,
+        work_dir: str | os.PathLike | None = None,
+    ):
         self.compile_cpu = compile_cpu
         self.include_ptx = include_ptx
         self.ptx_arch = ptx_arch

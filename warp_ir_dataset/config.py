@@ -32,8 +32,9 @@ class GenerationConfig:
     validate: bool = _option("compile for CPU and launch each kernel (off: IR only)", default=True)
     include_ptx: bool = _option("also compile to PTX with NVRTC (no GPU needed)", default=False)
     ptx_arch: int = _option("SM architecture of the PTX, e.g. 90 for sm_90", default=90)
-    keep_failed: bool = _option("keep records that failed to compile or launch (flagged) instead of replacing them",
-                                default=False)
+    keep_failed: bool = _option(
+        "keep records that failed to compile or launch (flagged) instead of replacing them", default=False
+    )
     batch_size: int = _option("kernels per Warp module (one compile each)", default=64)
     split_ratios: tuple[float, float, float] = _option(
         "train,validation,test fractions (sum to 1)", default=(0.9, 0.05, 0.05), cli_type="csv_float"
@@ -73,8 +74,9 @@ def _categories(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ConfigError(f"categories must be a non-empty list of names, got {value!r}. "
-                          f"Available: {', '.join(CATEGORIES.names())}")
+        raise ConfigError(
+            f"categories must be a non-empty list of names, got {value!r}. Available: {', '.join(CATEGORIES.names())}"
+        )
     for name in value:
         CATEGORIES.get(name)  # UnknownCategoryError lists the available ones
     return tuple(sorted(set(value)))
@@ -89,8 +91,11 @@ def _complexity(value: Any) -> tuple[int, int]:
             raise ConfigError(f"complexity must be a level or a range like '1-5', got {value!r}") from None
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
-    if (not isinstance(value, (list, tuple)) or len(value) not in (1, 2)
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) not in (1, 2)
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         raise ConfigError(f"complexity must be an int or a (low, high) pair, got {value!r}")
     low, high = value[0], value[-1]
     levels = sorted(COMPLEXITY)

@@ -46,8 +46,9 @@ def write_hub_dataset(
     """
     out = Path(out_dir)
     if out.exists() and not overwrite:
-        raise WarpIRError(f"output folder {str(out)!r} already exists; pass overwrite=True (--overwrite) "
-                          "or choose another folder")
+        raise WarpIRError(
+            f"output folder {str(out)!r} already exists; pass overwrite=True (--overwrite) or choose another folder"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -98,21 +99,41 @@ def card_data(dataset: datasets.DatasetDict, repo_id: str) -> DatasetCardData:
         tags=["code", "gpu", "cuda", "warp", "compilers", "synthetic"],
         pretty_name="Warp IR Dataset",
         size_categories=[_size_category(total)],
-        configs=[{"config_name": "default",
-                  "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
+        configs=[{"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}],
     )
-    info = datasets.DatasetInfo(features=FEATURES, splits=datasets.SplitDict(
-        {s: datasets.SplitInfo(name=s, num_examples=len(dataset[s]), num_bytes=dataset[s].data.nbytes)
-         for s in splits}))
+    info = datasets.DatasetInfo(
+        features=FEATURES,
+        splits=datasets.SplitDict(
+            {
+                s: datasets.SplitInfo(name=s, num_examples=len(dataset[s]), num_bytes=dataset[s].data.nbytes)
+                for s in splits
+            }
+        ),
+    )
     datasets.info.DatasetInfosDict({"default": info}).to_dataset_card_data(data)
     return data
 
 
-def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, stats: dict[str, int],
-                repo_id: str) -> str:
-    rows = [r for s in _splits(dataset) for r in dataset[s].select_columns(
-        ["category", "complexity", "python_source", "cpp_forward", "cpp_backward", "cuda_forward",
-         "cuda_backward", "compiled", "launched_cpu", "outputs_finite", "warp_version"])]
+def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, stats: dict[str, int], repo_id: str) -> str:
+    rows = [
+        r
+        for s in _splits(dataset)
+        for r in dataset[s].select_columns(
+            [
+                "category",
+                "complexity",
+                "python_source",
+                "cpp_forward",
+                "cpp_backward",
+                "cuda_forward",
+                "cuda_backward",
+                "compiled",
+                "launched_cpu",
+                "outputs_finite",
+                "warp_version",
+            ]
+        )
+    ]
     body = Template(resources.files("warp_ir_dataset.dataset_card").joinpath("template.md").read_text())
     text = body.substitute(
         package_version=__version__,
@@ -136,8 +157,10 @@ def _category_table(rows: list[dict[str, Any]]) -> str:
     counts = Counter((r["category"], r["complexity"]) for r in rows)
     categories = sorted({c for c, _ in counts})
     levels = sorted({lv for _, lv in counts})
-    lines = ["| category | " + " | ".join(str(lv) for lv in levels) + " | total |",
-             "|---|" + "---:|" * (len(levels) + 1)]
+    lines = [
+        "| category | " + " | ".join(str(lv) for lv in levels) + " | total |",
+        "|---|" + "---:|" * (len(levels) + 1),
+    ]
     for c in categories:
         cells = [counts[(c, lv)] for lv in levels]
         lines.append(f"| {c} | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
@@ -148,8 +171,9 @@ def _validation_table(rows: list[dict[str, Any]]) -> str:
     lines = []
     for field in ("compiled", "launched_cpu", "outputs_finite"):
         values = [r[field] for r in rows]
-        lines.append(f"| {field}: true / false / not run | {values.count(True)} / {values.count(False)} / "
-                     f"{values.count(None)} |")
+        lines.append(
+            f"| {field}: true / false / not run | {values.count(True)} / {values.count(False)} / {values.count(None)} |"
+        )
     return "\n".join(lines)
 
 
@@ -166,14 +190,21 @@ def _size_figures(rows: list[dict[str, Any]]) -> dict[str, str]:
     py = [len(r["python_source"]) for r in rows]
     cpp = [len(r["cpp_forward"]) + len(r["cpp_backward"]) for r in rows]
     cuda = [len(r["cuda_forward"]) + len(r["cuda_backward"]) for r in rows]
-    ratio = [(c + u) / p for p, c, u in zip(py, cpp, cuda)]
-    return {"median_python": f"{statistics.median(py):.0f}", "median_cpp": f"{statistics.median(cpp):.0f}",
-            "median_cuda": f"{statistics.median(cuda):.0f}", "expansion_ratio": f"{statistics.median(ratio):.1f}"}
+    ratio = [(c + u) / p for p, c, u in zip(py, cpp, cuda, strict=True)]
+    return {
+        "median_python": f"{statistics.median(py):.0f}",
+        "median_cpp": f"{statistics.median(cpp):.0f}",
+        "median_cuda": f"{statistics.median(cuda):.0f}",
+        "expansion_ratio": f"{statistics.median(ratio):.1f}",
+    }
 
 
 def _cli_arguments(config: GenerationConfig) -> str:
-    args = [f"--count {config.count}", f"--seed {config.seed}",
-            f"--complexity {config.complexity[0]}-{config.complexity[1]}"]
+    args = [
+        f"--count {config.count}",
+        f"--seed {config.seed}",
+        f"--complexity {config.complexity[0]}-{config.complexity[1]}",
+    ]
     if config.categories:
         args.append(f"--categories {','.join(config.categories)}")
     if config.include_ptx:
@@ -188,8 +219,13 @@ def _cli_arguments(config: GenerationConfig) -> str:
 
 
 def _size_category(n: int) -> str:
-    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                         (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+    for limit, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ):
         if n < limit:
             return label
     return "10M<n<100M"

@@ -29,11 +29,11 @@ def split_of(seed: int, index: int, ratios: tuple[float, float, float]) -> str:
     digest = hashlib.blake2b(f"split|{sample_id(seed, index)}".encode(), digest_size=8).digest()
     position = int.from_bytes(digest, "little") / 2**64
     cumulative = 0.0
-    for split, ratio in zip(SPLITS, ratios):
+    for split, ratio in zip(SPLITS, ratios, strict=True):
         cumulative += ratio
         if position < cumulative:
             return split
-    return next(s for s, r in zip(reversed(SPLITS), reversed(ratios)) if r > 0)
+    return next(s for s, r in zip(reversed(SPLITS), reversed(ratios), strict=True) if r > 0)
 
 
 def split_indices(config: GenerationConfig) -> dict[str, list[int]]:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 
 _BLOCK_START = re.compile(r"^(?:\.visible\s+|\.weak\s+|\.extern\s+)*\.(entry|func)\s+(?:\([^)]*\)\s*)?([\w$]+)", re.M)
-_DECLARATION = re.compile(r"^\.(?:global|const|shared|extern)\b[^\n;{]*?([A-Za-z_$][\w$]*)\s*(?:\[[^\]]*\])?\s*(?:=[^\n]*)?;", re.M)
+_DECLARATION = re.compile(
+    r"^\.(?:global|const|shared|extern)\b[^\n;{]*?([A-Za-z_$][\w$]*)\s*(?:\[[^\]]*\])?\s*(?:=[^\n]*)?;", re.M
+)
 _MODULE_MANGLING = re.compile(r"_INTERNAL_[0-9a-f]+_\d+_wp_\w+?_cu_[0-9a-f]+")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 # NVVM numbers basic-block labels and local depots by the function's position in the module

@@ -30,13 +30,16 @@ class Registry(Generic[T]):
 
         return decorator
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for tests and plugins that register temporarily)."""
+        self.get(name)
+        del self._items[name]
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]
         except (KeyError, TypeError):
-            raise UnknownCategoryError(
-                f"Unknown {self.kind} {name!r}. Available: {', '.join(self.names())}"
-            ) from None
+            raise UnknownCategoryError(f"Unknown {self.kind} {name!r}. Available: {', '.join(self.names())}") from None
 
     def names(self) -> list[str]:
         return sorted(self._items)

@@ -14,10 +14,19 @@ FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
     "complexity": (datasets.Value("int32"), "complexity level 1-5 (expression depth, statements, helpers, nesting)"),
     "kernel_name": (datasets.Value("string"), "name of the @wp.kernel function in python_source"),
     "python_source": (datasets.Value("string"), "self-contained Python: import warp, @wp.func helpers, one @wp.kernel"),
-    "cpp_forward": (datasets.Value("string"), "CPU C++: structs, helpers' forward functions, args struct, forward kernel"),
+    "cpp_forward": (
+        datasets.Value("string"),
+        "CPU C++: structs, helpers' forward functions, args struct, forward kernel",
+    ),
     "cpp_backward": (datasets.Value("string"), "CPU C++: helpers' adjoint functions and the backward (adjoint) kernel"),
-    "cuda_forward": (datasets.Value("string"), "CUDA C++: structs, helpers' forward functions, forward __global__ kernel"),
-    "cuda_backward": (datasets.Value("string"), "CUDA C++: helpers' adjoint functions and the backward __global__ kernel"),
+    "cuda_forward": (
+        datasets.Value("string"),
+        "CUDA C++: structs, helpers' forward functions, forward __global__ kernel",
+    ),
+    "cuda_backward": (
+        datasets.Value("string"),
+        "CUDA C++: helpers' adjoint functions and the backward __global__ kernel",
+    ),
     "ptx": (datasets.Value("string"), "PTX of the forward and backward entries (include_ptx=True), else null"),
     "ptx_arch": (datasets.Value("string"), "PTX target, e.g. sm_90 (null without PTX)"),
     "compiled": (datasets.Value("bool"), "the CPU build (Clang) succeeded; null when validate=False"),

@@ -202,7 +202,6 @@ class ExpressionGenerator:
         operands = [self.expr(op, depth - 1, scope, leaf_bias) for op in prod.operands]
         return prod.template.format(*operands, k=rng.randrange(max(1, min(prod.operands[0].length, 3))))
 
-
     def _pick_variable(self, names: list[str]) -> str:
         # favour variables read least so far: fewer dead locals, more data flow between statements
         name = _weighted_choice(self.rng, names, lambda n: 1.0 / (1 + self.uses.get(n, 0)) ** 2)
@@ -218,4 +217,3 @@ def _weighted_choice(rng: random.Random, items: list[T], weight: Callable[[T], f
         if pick <= 0.0:
             return item
     return items[-1]
-

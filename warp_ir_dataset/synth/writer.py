@@ -35,8 +35,17 @@ COMPLEXITY: dict[int, Complexity] = {
     5: Complexity(depth=4, statements=8, helpers=(2, 3), inputs=3, nesting=3),
 }
 
-_LOCAL_PREFIX = {"float": "t", "int": "n", "bool": "c", "vec2": "v", "vec3": "v", "vec4": "v",
-                 "mat22": "m", "mat33": "m", "quat": "q"}
+_LOCAL_PREFIX = {
+    "float": "t",
+    "int": "n",
+    "bool": "c",
+    "vec2": "v",
+    "vec3": "v",
+    "vec4": "v",
+    "mat22": "m",
+    "mat33": "m",
+    "quat": "q",
+}
 _INPUT_NAMES = ("x", "y", "z", "u", "w", "p", "s")
 _OUTPUT_NAMES = ("out", "out_b", "out_c", "out_d")
 _PARAM_NAMES = ("alpha", "beta", "gamma", "scale")
@@ -206,7 +215,7 @@ class KernelWriter:
             scope[local] = t
         lines.append(f"    return {self.gen.expr(result, self.limits.depth, scope, leaf_bias=0.1)}")
         self.helper_sources.append("\n".join(lines))
-        args = ", ".join("{%d}" % k for k in range(len(params)))
+        args = ", ".join(f"{{{k}}}" for k in range(len(params)))
         prod = Production(result, f"{name}({args})", params, "helper", weight=2.0)
         self.helpers.append(prod)
         self.gen.add(prod)

@@ -1,0 +1,38 @@
+"""Shared fixtures. Builds are small and shared: the 40-record dataset is generated once per session."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import warp_ir_dataset as wid
+from warp_ir_dataset import warp_internals
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: Warp echoes each Python statement as a comment: "// y = f(x)   <L 12>" (and "// adj: ..." in adjoints).
+ECHOED_STATEMENT = re.compile(r"^\s*// (?:adj: )?(.*?)\s+<L (\d+)>\s*$", re.M)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_warp_cache(tmp_path_factory):
+    """Warp's kernel cache lives in a temporary folder for the whole session, never in ~/.cache/warp."""
+    warp_internals.init_warp(tmp_path_factory.mktemp("warp_kernel_cache"))
+
+
+@pytest.fixture(scope="session")
+def hf_cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("hf_datasets_cache"))
+
+
+@pytest.fixture(scope="session")
+def dataset40(hf_cache):
+    """The foundation issue's acceptance build: 40 records, seed 3, default config."""
+    return wid.load_dataset(count=40, seed=3, cache_dir=hf_cache)
+
+
+@pytest.fixture(scope="session")
+def records40(dataset40) -> list[dict]:
+    return sorted((r for split in dataset40.values() for r in split), key=lambda r: r["index"])

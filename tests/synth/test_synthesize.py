@@ -1,0 +1,62 @@
+"""Kernel synthesis (no compiling): determinism, structure, registry."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from warp_ir_dataset import CATEGORIES, UnknownCategoryError
+from warp_ir_dataset.synth import COMPLEXITY, synthesize_kernel
+
+
+def test_same_seed_and_index_give_identical_source():
+    for index in range(30):
+        assert synthesize_kernel(7, index).source == synthesize_kernel(7, index).source
+
+
+def test_seed_index_and_attempt_each_change_the_kernel():
+    base = synthesize_kernel(0, 4)
+    assert synthesize_kernel(1, 4).source != base.source
+    assert synthesize_kernel(0, 4, attempt=1).source != base.source
+    assert synthesize_kernel(0, 10).source != base.source
+    assert synthesize_kernel(0, 4, attempt=1).id == base.id  # a replacement keeps the sample's id
+
+
+def test_every_category_writes_one_kernel_with_prefixed_helpers():
+    for name in CATEGORIES.names():
+        for index in range(20):
+            k = synthesize_kernel(11, index, categories=(name,))
+            tree = ast.parse(k.source)
+            assert k.category == name
+            funcs = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+            kernels = [f for f in funcs if any(ast.unparse(d) == "wp.kernel" for d in f.decorator_list)]
+            helpers = [f for f in funcs if any(ast.unparse(d) == "wp.func" for d in f.decorator_list)]
+            assert [f.name for f in kernels] == [k.kernel_name]
+            assert len(funcs) == len(kernels) + len(helpers)
+            # helper names are unique per kernel, so many kernels can share one Warp module
+            assert all(h.name.startswith(k.kernel_name + "_") for h in helpers)
+            assert k.source.startswith("import warp as wp\n")
+
+
+def test_categories_round_robin_and_complexity_range():
+    kernels = [synthesize_kernel(0, i, complexity=(2, 3)) for i in range(60)]
+    names = CATEGORIES.names()
+    assert [k.category for k in kernels[: len(names)]] == names
+    assert {k.complexity for k in kernels} == {2, 3}
+
+
+def test_higher_complexity_writes_more_code():
+    def mean_lines(level: int) -> float:
+        ks = [synthesize_kernel(0, i, complexity=(level, level)) for i in range(60)]
+        return sum(k.source.count("\n") for k in ks) / len(ks)
+
+    assert mean_lines(1) < mean_lines(3) < mean_lines(5)
+    assert set(COMPLEXITY) == {1, 2, 3, 4, 5}
+
+
+def test_unknown_category_lists_the_available_ones():
+    with pytest.raises(UnknownCategoryError) as info:
+        synthesize_kernel(0, 0, categories=("nope",))
+    message = str(info.value)
+    assert "'nope'" in message and all(name in message for name in CATEGORIES.names())

@@ -1,0 +1,72 @@
+"""Replacement of failing kernels: counted by reason, deterministic, never fatal."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+import warp_ir_dataset.pipeline as pipeline
+from warp_ir_dataset import CATEGORIES, GenerationConfig, GenerationError, generate_records, register_category
+from warp_ir_dataset.synth.types import FLOAT
+
+ILL_TYPED = "[i] * wp.vec3(1.0, 2.0, 3.0)"  # float * vec3 stored into a float array: Warp rejects it
+
+
+@pytest.fixture
+def doubling_category():
+    """A tiny registered category: ``out[i] = x[i] * 2.0``; tests rewrite its source to break it."""
+
+    @register_category("test_doubling", groups={"arith"})
+    def doubling(w):
+        """out[i] = x[i] * 2.0"""
+        x = w.input_array(FLOAT, load=False)
+        out = w.output_array(FLOAT)
+        w.emit(f"{out}[i] = {x}[i] * 2.0")
+
+    yield "test_doubling"
+    CATEGORIES.unregister("test_doubling")
+
+
+def _rewrite_sources(monkeypatch, rewrite: Callable[[str, int], str]) -> None:
+    real = pipeline.synthesize_kernel
+
+    def patched(seed, index, attempt, categories, complexity):
+        source = real(seed, index, attempt, categories, complexity)
+        return dataclasses.replace(source, source=rewrite(source.source, attempt))
+
+    monkeypatch.setattr(pipeline, "synthesize_kernel", patched)
+
+
+def test_failing_kernels_are_replaced_and_counted(monkeypatch, doubling_category):
+    _rewrite_sources(monkeypatch, lambda src, attempt: src.replace("[i] * 2.0", ILL_TYPED) if attempt == 0 else src)
+    stats = Counter()
+    config = GenerationConfig(count=3, categories=[doubling_category], validate=False)
+    records = list(generate_records(config, range(3), stats))
+    assert [r["index"] for r in records] == [0, 1, 2]
+    assert all(r["attempt"] == 1 and ILL_TYPED not in r["python_source"] for r in records)
+    assert stats == Counter({"dropped_codegen_error": 3, "generated": 3})
+
+
+def test_a_sample_that_never_builds_stops_with_a_clear_error(monkeypatch, doubling_category):
+    _rewrite_sources(monkeypatch, lambda src, attempt: src.replace("[i] * 2.0", ILL_TYPED))
+    config = GenerationConfig(count=1, categories=[doubling_category], validate=False, max_attempts=3)
+    with pytest.raises(GenerationError, match=r"sample 0 \(seed 0\) failed 3 attempts; last: codegen_error"):
+        list(generate_records(config, [0]))
+
+
+def test_non_finite_outputs_are_replaced_or_kept_flagged(monkeypatch, doubling_category):
+    _rewrite_sources(monkeypatch, lambda src, attempt: src.replace("[i] * 2.0", "[i] / 0.0") if attempt == 0 else src)
+    stats = Counter()
+    kept = list(
+        generate_records(GenerationConfig(count=2, categories=[doubling_category], keep_failed=True), range(2), stats)
+    )
+    assert [(r["attempt"], r["launched_cpu"], r["outputs_finite"]) for r in kept] == [(0, True, False)] * 2
+    assert stats["kept_non_finite_output"] == 2
+
+    stats = Counter()
+    replaced = list(generate_records(GenerationConfig(count=2, categories=[doubling_category]), range(2), stats))
+    assert [(r["attempt"], r["outputs_finite"]) for r in replaced] == [(1, True)] * 2
+    assert stats["dropped_non_finite_output"] == 2
