@@ -23,5 +23,5 @@ def test_every_config_field_is_documented():
 
 
 def test_readme_has_the_two_newcomer_commands():
-    assert 'pip install -e . && warp-ir generate --count 200 --out warp_ir_data' in README
+    assert "pip install -e . && warp-ir generate --count 200 --out warp_ir_data" in README
     assert 'pip install -e ".[test]" && python -m pytest -q' in README
