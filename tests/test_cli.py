@@ -13,7 +13,7 @@ from warp_ir_dataset.config import GenerationConfig
 
 def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, capsys):
     out = tmp_path / "warp_ir_data"
-    assert main(["generate", "--count", "40", "--seed", "3", "--out", str(out), "--cache-dir", hf_cache]) == 0
+    assert main(["generate", "--count", "30", "--seed", "3", "--out", str(out), "--cache-dir", hf_cache]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         "README.md",
@@ -23,21 +23,23 @@ def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, ca
     ]
     loaded = datasets.load_dataset(str(out), cache_dir=hf_cache)
     assert set(loaded) == set(dataset40)
+    assert sum(len(split) for split in loaded.values()) == 30
     for split in dataset40:
         assert loaded[split].features == FEATURES
-        assert loaded[split].to_list() == dataset40[split].to_list()
+        # the first 30 samples of the 40-record build, unchanged: a record does not depend on count
+        assert loaded[split].to_list() == [r for r in dataset40[split] if r["index"] < 30]
 
     card = (out / "README.md").read_text()
     meta = yaml.safe_load(card.split("---")[1])
     assert meta["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*"}
     assert {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]} == {
-        split: len(ds) for split, ds in dataset40.items()
+        split: len(ds) for split, ds in loaded.items()
     }
-    assert "warp-ir generate --count 40 --seed 3" in card
+    assert "warp-ir generate --count 30 --seed 3" in card
     assert '"records"' in capsys.readouterr().out
 
     # an existing folder is never silently replaced
-    assert main(["generate", "--count", "40", "--seed", "3", "--out", str(out), "--cache-dir", hf_cache]) == 2
+    assert main(["generate", "--count", "30", "--seed", "3", "--out", str(out), "--cache-dir", hf_cache]) == 2
     assert "already exists" in capsys.readouterr().err
 
 
