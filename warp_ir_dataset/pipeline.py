@@ -8,6 +8,7 @@ attempt (a new kernel from the same seed and index), so a build never dies becau
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -65,6 +66,7 @@ def to_record(built: BuiltKernel, launch: LaunchResult | None, config: Generatio
         "complexity": source.complexity,
         "kernel_name": source.kernel_name,
         "python_source": source.source,
+        "launch": source.launch,
         "cpp_forward": code.cpp_forward if code else "",
         "cpp_backward": code.cpp_backward if code else "",
         "cuda_forward": code.cuda_forward if code else "",
@@ -89,7 +91,7 @@ def _check(built: BuiltKernel, config: GenerationConfig) -> tuple[LaunchResult |
         return None, "ptx_missing"
     if not config.validate:
         return None, None
-    launch = launch_cpu(built.kernel, input_seed(built.source.id))
+    launch = launch_cpu(built.kernel, input_seed(built.source.id), json.loads(built.source.launch))
     return launch, launch.reason
 
 

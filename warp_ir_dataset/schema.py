@@ -14,6 +14,10 @@ FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
     "complexity": (datasets.Value("int32"), "complexity level 1-5 (expression depth, statements, helpers, nesting)"),
     "kernel_name": (datasets.Value("string"), "name of the @wp.kernel function in python_source"),
     "python_source": (datasets.Value("string"), "self-contained Python: import warp, @wp.func helpers, one @wp.kernel"),
+    "launch": (
+        datasets.Value("string"),
+        "JSON: launch dimensions, tiled block size and input recipes used to validate the kernel",
+    ),
     "cpp_forward": (
         datasets.Value("string"),
         "CPU C++: structs, helpers' forward functions, args struct, forward kernel",

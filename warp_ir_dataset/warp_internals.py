@@ -237,16 +237,42 @@ def compile_ptx(module: Any, arch: int, out_dir: str | os.PathLike) -> str:
 
 # ---------------------------------------------------------------------------------------------- launching
 @dataclass(frozen=True)
+class ValueLayout:
+    """How to build a value of a Warp type from numbers.
+
+    ``shape`` is the component shape (``()`` for scalars, ``(3,)`` for vec3, ``(3, 3)`` for mat33);
+    ``fields`` lists a struct's fields (then ``shape`` is ``()`` and ``is_int`` is false).
+    """
+
+    dtype: Any
+    shape: tuple[int, ...]
+    is_int: bool
+    is_unsigned: bool
+    fields: tuple[tuple[str, ValueLayout], ...] = ()
+
+    @property
+    def is_struct(self) -> bool:
+        return bool(self.fields)
+
+
+@dataclass(frozen=True)
 class ArgSpec:
-    """A kernel argument as validation sees it: an array (``dtype``, ``ndim``) or a by-value scalar/vector."""
+    """A kernel argument as validation sees it: an array of ``ndim`` dimensions or a by-value value."""
 
     name: str
     is_array: bool
-    dtype: Any  # a Warp scalar/vector/matrix type
     ndim: int
-    scalar_type: Any
-    length: int  # number of scalar components of dtype
-    is_int: bool
+    layout: ValueLayout
+
+
+def value_layout(dtype: Any) -> ValueLayout:
+    if isinstance(dtype, wp_codegen.Struct):
+        fields = tuple((name, value_layout(var.type)) for name, var in dtype.vars.items())
+        return ValueLayout(dtype, (), False, False, fields)
+    scalar = wp_types.type_scalar_type(dtype)
+    shape = tuple(getattr(dtype, "_shape_", ()))
+    is_int = wp_types.type_is_int(scalar)
+    return ValueLayout(dtype, shape, is_int, is_int and scalar.__name__.startswith("uint"))
 
 
 def kernel_args(kernel: Any) -> list[ArgSpec]:
@@ -255,17 +281,5 @@ def kernel_args(kernel: Any) -> list[ArgSpec]:
         t = arg.type
         is_array = wp_types.is_array(t)
         dtype = t.dtype if is_array else t
-        scalar = wp_types.type_scalar_type(dtype)
-        length = wp_types.type_size(dtype) if hasattr(wp_types, "type_size") else getattr(dtype, "_length_", 1)
-        specs.append(
-            ArgSpec(
-                name=arg.label,
-                is_array=is_array,
-                dtype=dtype,
-                ndim=t.ndim if is_array else 0,
-                scalar_type=scalar,
-                length=int(length),
-                is_int=wp_types.type_is_int(scalar),
-            )
-        )
+        specs.append(ArgSpec(arg.label, is_array, t.ndim if is_array else 0, value_layout(dtype)))
     return specs

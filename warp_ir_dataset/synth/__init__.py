@@ -9,6 +9,7 @@ else is drawn from a ``random.Random`` seeded by a hash of ``(generator version,
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ class KernelSource:
         complexity: level 1-5.
         kernel_name: the ``@wp.kernel`` function's name (unique per id).
         source: the Python module text.
+        launch: JSON launch spec for validation (dimensions, tiled block size, input recipes).
     """
 
     id: str
@@ -43,6 +45,7 @@ class KernelSource:
     complexity: int
     kernel_name: str
     source: str
+    launch: str = '{"dim": [64], "tiled_block_dim": null, "args": {}}'
 
 
 def sample_id(seed: int, index: int) -> str:
@@ -88,6 +91,7 @@ def synthesize_kernel(
         complexity=level,
         kernel_name=kernel_name,
         source=writer.render(),
+        launch=json.dumps(writer.launch_spec(), sort_keys=True),
     )
 
 

@@ -22,7 +22,7 @@ class WarpType:
 
     @property
     def is_scalar(self) -> bool:
-        return self.name in ("float", "int")
+        return self.length == 1 and self.name != "bool"
 
 
 FLOAT = WarpType("float", "float")
@@ -34,11 +34,24 @@ VEC4 = WarpType("vec4", "wp.vec4", 4)
 MAT22 = WarpType("mat22", "wp.mat22", 4)
 MAT33 = WarpType("mat33", "wp.mat33", 9)
 QUAT = WarpType("quat", "wp.quat", 4)
+MAT44 = WarpType("mat44", "wp.mat44", 16)
+TRANSFORM = WarpType("transform", "wp.transform", 7)
+SPATIAL = WarpType("spatial_vector", "wp.spatial_vector", 6)
+FLOAT64 = WarpType("float64", "wp.float64")
+INT64 = WarpType("int64", "wp.int64")
+UINT32 = WarpType("uint32", "wp.uint32")
+VEC2I = WarpType("vec2i", "wp.vec2i", 2)
+VEC3I = WarpType("vec3i", "wp.vec3i", 3)
+UINT64 = WarpType("uint64", "wp.uint64")  # ids of meshes, BVHs and hash grids
 
-TYPES: dict[str, WarpType] = {t.name: t for t in (FLOAT, INT, BOOL, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT)}
+TYPES: dict[str, WarpType] = {
+    t.name: t
+    for t in (FLOAT, INT, BOOL, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT, MAT44, TRANSFORM, SPATIAL, FLOAT64, INT64,
+              UINT32, VEC2I, VEC3I, UINT64)
+}
 
 #: Types that may be stored in arrays (kernel inputs and outputs).
-ARRAY_TYPES = (FLOAT, INT, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT)
+ARRAY_TYPES = (FLOAT, INT, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT, MAT44, TRANSFORM, SPATIAL, FLOAT64, INT64, UINT32)
 
 
 def float_literal(rng: random.Random, low: float = -2.0, high: float = 2.0) -> str:
@@ -73,4 +86,20 @@ def literal(t: WarpType, rng: random.Random) -> str:
     if t is QUAT:
         axis = ", ".join(float_literal(rng, 0.1, 1.0) for _ in range(3))
         return f"wp.quat_from_axis_angle(wp.normalize(wp.vec3({axis})), {float_literal(rng, -3.0, 3.0)})"
+    if t is MAT44:
+        if rng.random() < 0.3:
+            return "wp.identity(n=4, dtype=float)"
+        return f"wp.mat44({', '.join(float_literal(rng) for _ in range(16))})"
+    if t is TRANSFORM:
+        return f"wp.transform({literal(VEC3, rng)}, {literal(QUAT, rng)})"
+    if t is SPATIAL:
+        return f"wp.spatial_vector({', '.join(float_literal(rng) for _ in range(6))})"
+    if t is FLOAT64:
+        return f"wp.float64({float_literal(rng)})"
+    if t is INT64:
+        return f"wp.int64({int_literal(rng)})"
+    if t is UINT32:
+        return f"wp.uint32({int_literal(rng)})"
+    if t in (VEC2I, VEC3I):
+        return f"{t.annotation}({', '.join(int_literal(rng) for _ in range(t.length))})"
     raise ValueError(f"no literal form for type {t.name!r}")

@@ -56,10 +56,14 @@ class Arg:
     name: str
     type: WarpType
     is_array: bool
+    ndim: int = 1
 
     @property
     def annotation(self) -> str:
-        return f"wp.array(dtype={self.type.annotation})" if self.is_array else self.type.annotation
+        if not self.is_array:
+            return self.type.annotation
+        ndim = f", ndim={self.ndim}" if self.ndim > 1 else ""
+        return f"wp.array(dtype={self.type.annotation}{ndim})"
 
 
 class KernelWriter:
@@ -86,29 +90,73 @@ class KernelWriter:
         self._scopes: list[dict[str, WarpType]] = [{}]
         self._counters: dict[str, int] = {}
         self._depth_of_nesting = 0
-        self.emit("i = wp.tid()")
+        self.module_sources: list[str] = []  # @wp.struct classes and other module-level definitions
+        self.launch_dim: tuple[int, ...] = (64,)
+        self.tiled_block_dim: int | None = None
+        self.recipes: dict[str, dict] = {}  # argument name -> how validation synthesizes its input
+        self.tid_vars: tuple[str, ...] = ("i",)
         self.define("i", INT)
 
+    # ----------------------------------------------------------------- launch
+    def set_launch(self, dim: tuple[int, ...], tiled_block_dim: int | None = None) -> None:
+        """Launch over ``dim`` (1-4 dimensions; ``wp.tid()`` unpacks one index per dimension).
+
+        With ``tiled_block_dim`` the kernel is launched with ``wp.launch_tiled`` and that block size.
+        Call before writing any statement.
+        """
+        if self._lines:
+            raise RuntimeError("set_launch must come before the kernel body")
+        for name in self.tid_vars:
+            del self._scopes[0][name]
+        self.launch_dim = tuple(dim)
+        self.tiled_block_dim = tiled_block_dim
+        self.tid_vars = _TID_NAMES[: len(dim)]
+        for name in self.tid_vars:
+            self.define(name, INT)
+
+    def launch_spec(self) -> dict:
+        """How validation launches this kernel (stored as JSON with the record)."""
+        return {"dim": list(self.launch_dim), "tiled_block_dim": self.tiled_block_dim, "args": self.recipes}
+
     # ----------------------------------------------------------------- arguments
-    def input_array(self, t: WarpType, load: bool = True) -> str:
-        """Declare an input array of ``t``; with ``load``, read element ``i`` into a local."""
-        name = _INPUT_NAMES[sum(1 for a in self.args if a.is_array and a.name in _INPUT_NAMES)]
-        self.args.append(Arg(name, t, True))
+    def input_array(
+        self, t: WarpType, load: bool = True, name: str | None = None, ndim: int = 1, recipe: dict | None = None
+    ) -> str:
+        """Declare an input array of ``t``; with ``load`` (1-D launches), read element ``i`` into a local.
+
+        ``recipe`` tells validation how to fill it (see ``validate.make_arguments``), e.g.
+        ``{"kind": "index", "high": 64}`` for an array of valid indices.
+        """
+        name = name or _INPUT_NAMES[sum(1 for a in self.args if a.is_array and a.name in _INPUT_NAMES)]
+        self.args.append(Arg(name, t, True, ndim))
+        if recipe:
+            self.recipes[name] = recipe
         if load:
-            self.assign_value(f"{name}[i]", t)
+            self.assign_value(f"{name}[{', '.join(self.tid_vars[:ndim])}]", t)
         return name
 
-    def output_array(self, t: WarpType) -> str:
-        name = _OUTPUT_NAMES[sum(1 for a in self.args if a.name in _OUTPUT_NAMES)]
-        self.args.append(Arg(name, t, True))
+    def output_array(self, t: WarpType, name: str | None = None, ndim: int = 1, recipe: dict | None = None) -> str:
+        name = name or _OUTPUT_NAMES[sum(1 for a in self.args if a.name in _OUTPUT_NAMES)]
+        self.args.append(Arg(name, t, True, ndim))
+        if recipe:
+            self.recipes[name] = recipe
         return name
 
-    def param(self, t: WarpType) -> str:
-        """Declare a scalar (by-value) kernel parameter; it is readable everywhere."""
-        name = _PARAM_NAMES[sum(1 for a in self.args if a.name in _PARAM_NAMES)]
+    def param(self, t: WarpType, name: str | None = None, recipe: dict | None = None) -> str:
+        """Declare a by-value kernel parameter; it is readable everywhere."""
+        name = name or _PARAM_NAMES[sum(1 for a in self.args if a.name in _PARAM_NAMES)]
         self.args.append(Arg(name, t, False))
+        if recipe:
+            self.recipes[name] = recipe
         self._scopes[0][name] = t
         return name
+
+    def add_struct(self, fields: list[tuple[str, WarpType]], suffix: str = "State") -> WarpType:
+        """Define a ``@wp.struct`` (named after the kernel) with ``fields``; return its type."""
+        name = "".join(part.capitalize() for part in self.name.split("_")) + suffix
+        body = "\n".join(f"    {field}: {t.annotation}" for field, t in fields)
+        self.module_sources.append(f"@wp.struct\nclass {name}:\n{body}")
+        return WarpType(f"struct:{name}", name)
 
     def arg(self, name: str) -> Arg:
         return next(a for a in self.args if a.name == name)
@@ -155,7 +203,7 @@ class KernelWriter:
 
     def locals_of(self, t: WarpType) -> list[str]:
         """Assignable locals of type ``t`` (not arguments, not the thread index)."""
-        arg_names = {a.name for a in self.args} | {"i"}
+        arg_names = {a.name for a in self.args} | set(self.tid_vars)
         return sorted(n for n, vt in self.scope.items() if vt == t and n not in arg_names)
 
     @property
@@ -180,7 +228,7 @@ class KernelWriter:
             self._indent -= 1
 
     def index_expr(self, array: str, offset_var: str | None = None) -> str:
-        """A non-negative, in-bounds index into ``array`` built from ``i`` (and an optional loop variable)."""
+        """A non-negative, in-bounds index into 1-D ``array`` built from ``i`` (and an optional loop variable)."""
         rng = self.rng
         terms = ["i" if rng.random() < 0.7 else f"i * {rng.randint(2, 7)}"]
         if offset_var is not None:
@@ -228,5 +276,7 @@ class KernelWriter:
     # ----------------------------------------------------------------- output
     def render(self) -> str:
         signature = ", ".join(f"{a.name}: {a.annotation}" for a in self.args)
-        kernel = f"@wp.kernel\ndef {self.name}({signature}):\n" + "\n".join(self._lines)
-        return "\n\n\n".join(["import warp as wp", *self.helper_sources, kernel]) + "\n"
+        tid = f"    {', '.join(self.tid_vars)} = wp.tid()"
+        kernel = f"@wp.kernel\ndef {self.name}({signature}):\n" + "\n".join([tid, *self._lines])
+        blocks = ["import warp as wp", *self.module_sources, *self.helper_sources, kernel]
+        return "\n\n\n".join(blocks) + "\n"

@@ -1,0 +1,46 @@
+"""Rewrite the README's generated tables (record fields, config fields) from the code.
+
+Usage: python scripts/sync_readme.py   (tests/test_readme.py fails when the README is out of date)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+from warp_ir_dataset import GenerationConfig
+from warp_ir_dataset.schema import FIELD_DOCS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def field_table() -> str:
+    rows = [f"| `{name}` | {value.dtype} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()]
+    return "\n".join(["| field | type | meaning |", "|---|---|---|", *rows])
+
+
+def config_table() -> str:
+    rows = []
+    for f in fields(GenerationConfig):
+        default = f.default
+        if f.name == "complexity":
+            default = f"{default[0]}-{default[1]}"
+        elif isinstance(default, tuple):
+            default = ", ".join(map(str, default))
+        rows.append(f"| `{f.name}` | `{'all' if default is None else default}` | {f.metadata['help']} |")
+    return "\n".join(["| field | default | meaning |", "|---|---|---|", *rows])
+
+
+def synced(text: str) -> str:
+    for marker, table in (("fields", field_table()), ("config", config_table())):
+        pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(\n<!-- {marker}:end -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md lacks the <!-- {marker}:start --> / <!-- {marker}:end --> markers")
+        text = pattern.sub(lambda m, t=table: m.group(1) + t + m.group(2), text)
+    return text
+
+
+if __name__ == "__main__":
+    README.write_text(synced(README.read_text()))
+    print(f"updated {README}")
