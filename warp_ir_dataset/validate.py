@@ -92,8 +92,10 @@ def _geometry(kind: str, rng: np.random.Generator, device: str) -> Any:
     if kind == "bvh":
         centers = rng.uniform(-1.0, 1.0, size=(LAUNCH_DIM, 3))
         half = rng.uniform(0.05, 0.3, size=(LAUNCH_DIM, 3))
-        return wp.Bvh(wp.array(centers - half, dtype=wp.vec3, device=device),
-                      wp.array(centers + half, dtype=wp.vec3, device=device))
+        return wp.Bvh(
+            wp.array(centers - half, dtype=wp.vec3, device=device),
+            wp.array(centers + half, dtype=wp.vec3, device=device),
+        )
     if kind == "hash_grid":
         grid = wp.HashGrid(8, 8, 8, device=device)
         points = wp.array(rng.uniform(-1.0, 1.0, size=(LAUNCH_DIM, 3)), dtype=wp.vec3, device=device)
@@ -144,8 +146,11 @@ def _all_finite(args: list[Any]) -> bool:
         if isinstance(a, wp.array):
             values = a.numpy()
             if values.dtype.names:  # struct arrays: check each float field
-                if not all(np.isfinite(values[f]).all() for f in values.dtype.names
-                           if np.issubdtype(values[f].dtype, np.floating)):
+                if not all(
+                    np.isfinite(values[f]).all()
+                    for f in values.dtype.names
+                    if np.issubdtype(values[f].dtype, np.floating)
+                ):
                     return False
             elif np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
                 return False

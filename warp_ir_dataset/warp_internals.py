@@ -131,6 +131,11 @@ def concrete_kernel(kernel: Any) -> Any:
     return kernel
 
 
+def builtin_names() -> frozenset[str]:
+    """Names of Warp's builtin functions (what ``wp.<name>(...)`` and operators resolve to)."""
+    return frozenset(wp_context.builtin_functions)
+
+
 def kernel_name(kernel: Any) -> str:
     return kernel.func.__name__
 

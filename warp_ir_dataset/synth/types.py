@@ -46,8 +46,26 @@ UINT64 = WarpType("uint64", "wp.uint64")  # ids of meshes, BVHs and hash grids
 
 TYPES: dict[str, WarpType] = {
     t.name: t
-    for t in (FLOAT, INT, BOOL, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT, MAT44, TRANSFORM, SPATIAL, FLOAT64, INT64,
-              UINT32, VEC2I, VEC3I, UINT64)
+    for t in (
+        FLOAT,
+        INT,
+        BOOL,
+        VEC2,
+        VEC3,
+        VEC4,
+        MAT22,
+        MAT33,
+        QUAT,
+        MAT44,
+        TRANSFORM,
+        SPATIAL,
+        FLOAT64,
+        INT64,
+        UINT32,
+        VEC2I,
+        VEC3I,
+        UINT64,
+    )
 }
 
 #: Types that may be stored in arrays (kernel inputs and outputs).
