@@ -45,7 +45,17 @@ _LOCAL_PREFIX = {
     "mat22": "m",
     "mat33": "m",
     "quat": "q",
+    "mat44": "m",
+    "transform": "tf",
+    "spatial_vector": "sv",
+    "float64": "d",
+    "int64": "ll",
+    "uint32": "ui",
+    "vec2i": "vi",
+    "vec3i": "vi",
+    "uint64": "id",
 }
+_TID_NAMES = ("i", "j", "k", "l")
 _INPUT_NAMES = ("x", "y", "z", "u", "w", "p", "s")
 _OUTPUT_NAMES = ("out", "out_b", "out_c", "out_d")
 _PARAM_NAMES = ("alpha", "beta", "gamma", "scale")
@@ -173,7 +183,7 @@ class KernelWriter:
         self._scopes[-1][name] = t
 
     def fresh(self, t: WarpType) -> str:
-        prefix = _LOCAL_PREFIX[t.name]
+        prefix = _LOCAL_PREFIX.get(t.name, "s")  # struct values: s0, s1, ...
         n = self._counters.get(prefix, 0)
         self._counters[prefix] = n + 1
         return f"{prefix}{n}"
