@@ -10,13 +10,13 @@ from dataclasses import fields
 from pathlib import Path
 
 from warp_ir_dataset import GenerationConfig
-from warp_ir_dataset.schema import FIELD_DOCS
+from warp_ir_dataset.schema import FIELD_DOCS, type_name
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def field_table() -> str:
-    rows = [f"| `{name}` | {value.dtype} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()]
+    rows = [f"| `{name}` | {type_name(value)} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()]
     return "\n".join(["| field | type | meaning |", "|---|---|---|", *rows])
 
 

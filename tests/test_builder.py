@@ -91,3 +91,19 @@ def test_different_seed_gives_different_kernels(records40):
 
     other = {synthesize_kernel(4, i).source for i in range(40)}
     assert not other & {r["python_source"] for r in records40}
+
+
+def test_remove_near_duplicates_drops_later_copies_across_splits(monkeypatch, hf_cache):
+    import warp_ir_dataset as wid
+    import warp_ir_dataset.builder as builder_module
+
+    seen = []
+
+    def pretend_index_1_duplicates_index_0(rows):
+        seen.extend(r["index"] for r in rows)
+        return {rows[1]["id"]}
+
+    monkeypatch.setattr(builder_module, "near_duplicate_ids", pretend_index_1_duplicates_index_0)
+    ds = wid.load_dataset(count=6, seed=3, remove_near_duplicates=True, cache_dir=hf_cache)
+    assert seen == list(range(6))  # one pass over every split, in index order
+    assert sorted(r["index"] for split in ds.values() for r in split) == [0, 2, 3, 4, 5]

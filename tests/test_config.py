@@ -50,6 +50,22 @@ def test_values_are_normalised():
     assert GenerationConfig(complexity=3).complexity == (3, 3)
 
 
+def test_category_weights():
+    config = GenerationConfig(categories="vector:3,loop:1")
+    assert config.categories == ("loop", "vector") and config.category_weights == (1.0, 3.0)
+    config = GenerationConfig(categories={"trig": 2, "atomic": 0.5})
+    assert config.categories == ("atomic", "trig") and config.category_weights == (0.5, 2.0)
+    assert GenerationConfig(categories=["loop", "trig"], category_weights="1,2").category_weights == (1.0, 2.0)
+    with pytest.raises(ConfigError, match="category_weights"):
+        GenerationConfig(categories=["loop", "trig"], category_weights=[1.0])
+    with pytest.raises(ConfigError, match="category_weights"):
+        GenerationConfig(categories=["loop"], category_weights=[-1.0])
+    with pytest.raises(ConfigError, match="category_weights needs categories"):
+        GenerationConfig(category_weights=[1.0])
+    with pytest.raises(UnknownCategoryError):
+        GenerationConfig(categories={"nope": 1})
+
+
 def test_builder_config_validates_too():
     with pytest.raises(ConfigError):
         WarpIRConfig(name="default", count=-1)

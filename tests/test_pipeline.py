@@ -33,8 +33,8 @@ def doubling_category():
 def _rewrite_sources(monkeypatch, rewrite: Callable[[str, int], str]) -> None:
     real = pipeline.synthesize_kernel
 
-    def patched(seed, index, attempt, categories, complexity):
-        source = real(seed, index, attempt, categories, complexity)
+    def patched(seed, index, attempt, *rest):
+        source = real(seed, index, attempt, *rest)
         return dataclasses.replace(source, source=rewrite(source.source, attempt))
 
     monkeypatch.setattr(pipeline, "synthesize_kernel", patched)

@@ -15,8 +15,10 @@ import datasets
 
 from . import __version__
 from .config import GenerationConfig
+from .errors import ConfigError
 from .pipeline import generate_records, shards, split_indices
 from .schema import FEATURES
+from .stats import near_duplicate_ids
 from .synth import GENERATOR_VERSION
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,27 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
             for split, indices in split_indices(self.config).items()
             if indices
         ]
+
+    def as_dataset(self, split=None, **kwargs):
+        """``datasets``' ``as_dataset``, then (with ``remove_near_duplicates``) near-duplicates dropped across
+        all splits, keeping the lowest-index record of each group."""
+        if not self.config.remove_near_duplicates:
+            return super().as_dataset(split=split, **kwargs)
+        full = super().as_dataset(split=None, **kwargs)
+        ordered = sorted(
+            (r for ds in full.values() for r in ds.select_columns(["id", "index", "python_source"])),
+            key=lambda r: r["index"],
+        )
+        drop = near_duplicate_ids(ordered)
+        kept = datasets.DatasetDict({name: ds.filter(lambda r: r["id"] not in drop) for name, ds in full.items()})
+        if split is None:
+            return kept
+        if str(split) not in kept:
+            raise ConfigError(
+                f"split {split!r} is not available with remove_near_duplicates=True; "
+                f"use one of {sorted(kept)} (slices are not supported with deduplication)"
+            )
+        return kept[str(split)]
 
     def _generate_examples(self, shards: list[list[int]]):
         stats: Counter = Counter()

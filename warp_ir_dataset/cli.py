@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
+from pathlib import Path
 from typing import Any
 
 from .config import GenerationConfig
@@ -47,21 +48,65 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--num-proc", type=int, default=None, help="worker processes (default: 1)")
     generate.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+
+    stats = commands.add_parser(
+        "stats",
+        help="coverage and diversity statistics of a dataset folder, or of a dataset built from the options",
+    )
+    stats.add_argument("path", nargs="?", help="a folder written by `warp-ir generate` (omit to build one)")
+    _add_config_options(stats)
+    stats.add_argument("--num-proc", type=int, default=None, help="worker processes when building (default: 1)")
+    stats.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
+    stats.add_argument("--json", action="store_true", help="print every number as JSON")
+    stats.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+
+    commands.add_parser("categories", help="list the registered kernel categories")
     return parser
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _build(args: argparse.Namespace) -> tuple[GenerationConfig, Any]:
     from .builder import WarpIRDataset
-    from .hub import write_hub_dataset
 
-    config_kwargs = {f.name: getattr(args, f.name) for f in fields(GenerationConfig)}
-    config = GenerationConfig(**config_kwargs)  # validate before any work
+    config = GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)})  # validate first
     builder = WarpIRDataset(cache_dir=args.cache_dir, **config.generation_kwargs())
     builder.download_and_prepare(num_proc=args.num_proc)
-    dataset = builder.as_dataset()
+    return config, builder.as_dataset()
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .hub import write_hub_dataset
+
+    config, dataset = _build(args)
     out = write_hub_dataset(dataset, args.out, config, overwrite=args.overwrite)
     summary = {split: len(ds) for split, ds in dataset.items()}
     print(json.dumps({"out": str(out), "records": summary}), file=sys.stdout)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    import datasets
+
+    from .stats import compute_stats, format_stats
+
+    if args.path:
+        if not Path(args.path, "README.md").is_file() or not Path(args.path, "data").is_dir():
+            raise WarpIRError(
+                f"{args.path!r} is not a dataset folder written by `warp-ir generate` (expected README.md and data/)"
+            )
+        dataset = datasets.load_dataset(args.path, cache_dir=args.cache_dir)
+    else:
+        _, dataset = _build(args)
+    numbers = compute_stats(r for split in dataset.values() for r in split)
+    print(json.dumps(numbers, indent=2, sort_keys=True) if args.json else format_stats(numbers))
+    return 0
+
+
+def _categories(args: argparse.Namespace) -> int:
+    from .synth import CATEGORIES
+
+    width = max(map(len, CATEGORIES.names()))
+    for name in CATEGORIES.names():
+        print(f"{name:<{width}}  {CATEGORIES.get(name).description}")
     return 0
 
 
@@ -73,8 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        if args.command == "generate":
-            return _generate(args)
+        commands = {"generate": _generate, "stats": _stats, "categories": _categories}
+        if args.command in commands:
+            return commands[args.command](args)
     except WarpIRError as exc:
         print(f"warp-ir: error: {exc}", file=sys.stderr)
         return 2

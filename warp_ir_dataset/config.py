@@ -24,7 +24,13 @@ class GenerationConfig:
     count: int = _option("number of records to generate, over all splits", default=100)
     seed: int = _option("dataset seed: same seed and config give byte-identical records", default=0)
     categories: tuple[str, ...] | None = _option(
-        "kernel categories to draw from, comma-separated", default=None, cli_type="csv"
+        "kernel categories to draw from: names (round-robin) or name:weight pairs, comma-separated, or a "
+        "{name: weight} dict",
+        default=None,
+        cli_type="csv",
+    )
+    category_weights: tuple[float, ...] | None = _option(
+        "relative weights of the categories (same order; set by name:weight), default: equal shares", default=None
     )
     complexity: tuple[int, int] = _option(
         "complexity level or inclusive range of levels, 1-5 (e.g. 3 or 1-5)", default=(1, 5), cli_type="range"
@@ -40,14 +46,18 @@ class GenerationConfig:
         "train,validation,test fractions (sum to 1)", default=(0.9, 0.05, 0.05), cli_type="csv_float"
     )
     max_attempts: int = _option("tries per sample before the build stops with an error", default=16)
+    remove_near_duplicates: bool = _option(
+        "drop records whose Python is a near-duplicate (MinHash, Jaccard >= 0.8) of a lower-index record",
+        default=False,
+    )
 
     def __post_init__(self) -> None:
         self.count = _positive_int("count", self.count)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative int, got {self.seed!r} ({type(self.seed).__name__})")
-        self.categories = _categories(self.categories)
+        self.categories, self.category_weights = _categories(self.categories, self.category_weights)
         self.complexity = _complexity(self.complexity)
-        for name in ("validate", "include_ptx", "keep_failed"):
+        for name in ("validate", "include_ptx", "keep_failed", "remove_near_duplicates"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         self.ptx_arch = _positive_int("ptx_arch", self.ptx_arch)
@@ -68,18 +78,48 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
-def _categories(value: Any) -> tuple[str, ...] | None:
+def _categories(value: Any, weights: Any) -> tuple[tuple[str, ...] | None, tuple[float, ...] | None]:
+    """Normalise to (sorted names, weights in the same order or None)."""
     if value is None:
-        return None
+        if weights is not None:
+            raise ConfigError(f"category_weights needs categories to weigh, got weights {weights!r} and no categories")
+        return None, None
     if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, (list, tuple)) or not value:
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        if any(":" in p for p in parts):
+            try:
+                value = {name.strip(): float(w) for name, w in (p.split(":") if ":" in p else (p, 1) for p in parts)}
+            except ValueError:
+                raise ConfigError(f"categories must look like 'vector:2,loop:1', got {value!r}") from None
+        else:
+            value = parts
+    if isinstance(value, dict):
+        if weights is not None:
+            raise ConfigError("give weights either in a categories dict or in category_weights, not both")
+        value, weights = list(value), list(value.values())
+    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, str) for v in value):
         raise ConfigError(
             f"categories must be a non-empty list of names, got {value!r}. Available: {', '.join(CATEGORIES.names())}"
         )
     for name in value:
         CATEGORIES.get(name)  # UnknownCategoryError lists the available ones
-    return tuple(sorted(set(value)))
+    if len(set(value)) != len(value):
+        raise ConfigError(f"categories must not repeat a name, got {value!r}")
+    if weights is None:
+        return tuple(sorted(value)), None
+    if isinstance(weights, str):
+        weights = weights.split(",")
+    try:
+        weights = [float(w) for w in weights]
+    except (TypeError, ValueError):
+        raise ConfigError(f"category_weights must be numbers, got {weights!r}") from None
+    if len(weights) != len(value) or any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
+        raise ConfigError(
+            f"category_weights must be one non-negative number per category with a positive sum, got {weights!r} "
+            f"for categories {list(value)!r}"
+        )
+    pairs = sorted(zip(value, weights, strict=True))
+    return tuple(n for n, _ in pairs), tuple(w for _, w in pairs)
 
 
 def _complexity(value: Any) -> tuple[int, int]:

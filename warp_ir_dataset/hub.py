@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import tempfile
-from collections import Counter
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -22,7 +20,8 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from . import __version__
 from .config import SPLITS, GenerationConfig
 from .errors import WarpIRError
-from .schema import FEATURES, FIELD_DOCS
+from .schema import FEATURES, FIELD_DOCS, type_name
+from .stats import compute_stats
 from .synth import GENERATOR_VERSION
 
 #: Rows per Parquet shard and per row group: small enough for the Hub viewer and for streaming.
@@ -35,7 +34,6 @@ def write_hub_dataset(
     out_dir: str | Path,
     config: GenerationConfig,
     *,
-    stats: dict[str, int] | None = None,
     repo_id: str = "<org>/warp-ir-dataset",
     overwrite: bool = False,
 ) -> Path:
@@ -56,7 +54,7 @@ def write_hub_dataset(
         (staging / "data").mkdir()
         for split in _splits(dataset):
             _write_split(dataset[split], staging / "data", split)
-        card = render_card(dataset, config, stats or {}, repo_id)
+        card = render_card(dataset, config, repo_id)
         (staging / "README.md").write_text(card)
         if out.exists():
             shutil.rmtree(out)
@@ -114,89 +112,86 @@ def card_data(dataset: datasets.DatasetDict, repo_id: str) -> DatasetCardData:
     return data
 
 
-def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, stats: dict[str, int], repo_id: str) -> str:
-    rows = [
-        r
-        for s in _splits(dataset)
-        for r in dataset[s].select_columns(
-            [
-                "category",
-                "complexity",
-                "python_source",
-                "cpp_forward",
-                "cpp_backward",
-                "cuda_forward",
-                "cuda_backward",
-                "compiled",
-                "launched_cpu",
-                "outputs_finite",
-                "warp_version",
-            ]
-        )
-    ]
+def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, repo_id: str) -> str:
+    """The dataset card: YAML metadata and a body with the statistics of exactly this data."""
+    rows = [r for split in _splits(dataset) for r in dataset[split].select_columns(list(_STATS_COLUMNS))]
+    numbers = compute_stats(rows)
     body = Template(resources.files("warp_ir_dataset.dataset_card").joinpath("template.md").read_text())
     text = body.substitute(
         package_version=__version__,
         generator_version=GENERATOR_VERSION,
         warp_version=rows[0]["warp_version"] if rows else "unknown",
         split_table="\n".join(f"| {s} | {len(dataset[s])} |" for s in _splits(dataset)),
-        category_table=_category_table(rows),
-        validation_table=_validation_table(rows),
-        drop_table=_drop_table(stats),
-        field_table="\n".join(f"| `{name}` | {value.dtype} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()),
+        category_table=_category_table(numbers),
+        validation_table=_validation_table(numbers),
+        replaced_table=_replaced_table(numbers),
+        distinct_builtins_python=numbers["distinct_builtins_python"],
+        distinct_builtins_ir=numbers["distinct_builtins_ir"],
+        builtins_available=numbers["builtins_available"],
+        exact_unique_rate=f"{numbers['exact_unique_rate']:.4f}",
+        structural_unique_rate=f"{numbers['structural_unique_rate']:.4f}",
+        near_duplicate_rate=f"{numbers['near_duplicate_rate']:.4f}",
+        near_duplicate_threshold=numbers["near_duplicate_threshold"],
+        median_python=f"{numbers['python_chars_median']:.0f}",
+        median_ir=f"{numbers['ir_chars_median']:.0f}",
+        expansion_ratio=f"{numbers['expansion_ratio_median']:.1f}",
+        field_table="\n".join(
+            f"| `{name}` | {type_name(value)} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()
+        ),
         repo_id=repo_id,
         cli_arguments=_cli_arguments(config),
         config_json=json.dumps(config.generation_kwargs(), sort_keys=True),
-        **_size_figures(rows),
     )
     card = DatasetCard(f"---\n{card_data(dataset, repo_id).to_yaml()}\n---\n\n{text}")
     return str(card)
 
 
-def _category_table(rows: list[dict[str, Any]]) -> str:
-    counts = Counter((r["category"], r["complexity"]) for r in rows)
+_STATS_COLUMNS = (
+    "id",
+    "category",
+    "complexity",
+    "python_source",
+    "cpp_forward",
+    "cpp_backward",
+    "cuda_forward",
+    "cuda_backward",
+    "compiled",
+    "launched_cpu",
+    "outputs_finite",
+    "failed_attempts",
+    "warp_version",
+)
+
+
+def _category_table(numbers: dict[str, Any]) -> str:
+    counts = {tuple(key.split("/")): n for key, n in numbers["records_per_category_and_complexity"].items()}
     categories = sorted({c for c, _ in counts})
-    levels = sorted({lv for _, lv in counts})
+    levels = sorted({lv for _, lv in counts}, key=int)
     lines = [
-        "| category | " + " | ".join(str(lv) for lv in levels) + " | total |",
+        "| category | " + " | ".join(levels) + " | total |",
         "|---|" + "---:|" * (len(levels) + 1),
     ]
     for c in categories:
-        cells = [counts[(c, lv)] for lv in levels]
+        cells = [counts.get((c, lv), 0) for lv in levels]
         lines.append(f"| {c} | " + " | ".join(map(str, cells)) + f" | {sum(cells)} |")
     return "\n".join(lines)
 
 
-def _validation_table(rows: list[dict[str, Any]]) -> str:
+def _validation_table(numbers: dict[str, Any]) -> str:
     lines = []
-    for field in ("compiled", "launched_cpu", "outputs_finite"):
-        values = [r[field] for r in rows]
+    for field, counts in numbers["validation"].items():
         lines.append(
-            f"| {field}: true / false / not run | {values.count(True)} / {values.count(False)} / {values.count(None)} |"
+            f"| {field}: true / false / not run | {counts.get('true', 0)} / {counts.get('false', 0)} / "
+            f"{counts.get('none', 0)} |"
         )
     return "\n".join(lines)
 
 
-def _drop_table(stats: dict[str, int]) -> str:
-    drops = {k: v for k, v in sorted(stats.items()) if k.startswith("dropped_")}
-    if not drops:
+def _replaced_table(numbers: dict[str, Any]) -> str:
+    replaced = numbers["replaced_by_reason"]
+    if not replaced:
         return "none."
-    return "\n".join(f"- {k.removeprefix('dropped_')}: {v}" for k, v in drops.items())
-
-
-def _size_figures(rows: list[dict[str, Any]]) -> dict[str, str]:
-    if not rows:
-        return {k: "n/a" for k in ("median_python", "median_cpp", "median_cuda", "expansion_ratio")}
-    py = [len(r["python_source"]) for r in rows]
-    cpp = [len(r["cpp_forward"]) + len(r["cpp_backward"]) for r in rows]
-    cuda = [len(r["cuda_forward"]) + len(r["cuda_backward"]) for r in rows]
-    ratio = [(c + u) / p for p, c, u in zip(py, cpp, cuda, strict=True)]
-    return {
-        "median_python": f"{statistics.median(py):.0f}",
-        "median_cpp": f"{statistics.median(cpp):.0f}",
-        "median_cuda": f"{statistics.median(cuda):.0f}",
-        "expansion_ratio": f"{statistics.median(ratio):.1f}",
-    }
+    return "\n".join(f"- {reason}: {count}" for reason, count in replaced.items())
 
 
 def _cli_arguments(config: GenerationConfig) -> str:

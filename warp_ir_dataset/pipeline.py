@@ -55,13 +55,16 @@ def _batched(items: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def to_record(built: BuiltKernel, launch: LaunchResult | None, config: GenerationConfig) -> dict[str, Any]:
+def to_record(
+    built: BuiltKernel, launch: LaunchResult | None, config: GenerationConfig, failed_attempts: list[str]
+) -> dict[str, Any]:
     source, code = built.source, built.code
     return {
         "id": source.id,
         "seed": source.seed,
         "index": source.index,
         "attempt": source.attempt,
+        "failed_attempts": list(failed_attempts),
         "category": source.category,
         "complexity": source.complexity,
         "kernel_name": source.kernel_name,
@@ -111,6 +114,7 @@ def generate_records(
         attempts = dict.fromkeys(chunk, 0)
         records: dict[int, dict[str, Any]] = {}
         last_failure: dict[int, str] = {}
+        failed_reasons: dict[int, list[str]] = {index: [] for index in chunk}
         while attempts:
             sources = [_synthesize(config, index, attempt) for index, attempt in attempts.items()]
             try:
@@ -123,7 +127,7 @@ def generate_records(
                         last_failure[index] = f"{failure}: {built.detail or ''}".strip()
                         logger.debug("sample %d attempt %d: %s", index, built.source.attempt, last_failure[index])
                     if keep:
-                        records[index] = to_record(built, launch, config)
+                        records[index] = to_record(built, launch, config, failed_reasons[index])
                         del attempts[index]
                     elif attempts[index] + 1 >= config.max_attempts:
                         raise GenerationError(
@@ -132,6 +136,7 @@ def generate_records(
                             "report it with the seed and index"
                         )
                     else:
+                        failed_reasons[index].append(failure)
                         attempts[index] += 1
             finally:
                 compiler.release()
@@ -141,4 +146,4 @@ def generate_records(
 
 
 def _synthesize(config: GenerationConfig, index: int, attempt: int) -> KernelSource:
-    return synthesize_kernel(config.seed, index, attempt, config.categories, config.complexity)
+    return synthesize_kernel(config.seed, index, attempt, config.categories, config.complexity, config.category_weights)

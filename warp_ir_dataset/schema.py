@@ -3,6 +3,8 @@ Parquet files hold. ``FIELD_DOCS`` documents each field (the README's table is g
 
 from __future__ import annotations
 
+from typing import Any
+
 import datasets
 
 FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
@@ -10,7 +12,11 @@ FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
     "seed": (datasets.Value("int64"), "dataset seed the record was generated with"),
     "index": (datasets.Value("int64"), "sample index in the dataset (0-based); the split is a hash of the id"),
     "attempt": (datasets.Value("int32"), "which try produced this kernel (earlier tries failed to build)"),
-    "category": (datasets.Value("string"), "kernel category (arithmetic, atomic, conditional, loop, trig, vector)"),
+    "failed_attempts": (
+        datasets.Sequence(datasets.Value("string")),
+        "why each earlier attempt at this sample was replaced (e.g. cpu_compile_error); empty if none",
+    ),
+    "category": (datasets.Value("string"), "kernel category (registered name, see `warp-ir categories`)"),
     "complexity": (datasets.Value("int32"), "complexity level 1-5 (expression depth, statements, helpers, nesting)"),
     "kernel_name": (datasets.Value("string"), "name of the @wp.kernel function in python_source"),
     "python_source": (datasets.Value("string"), "self-contained Python: import warp, @wp.func helpers, one @wp.kernel"),
@@ -41,6 +47,15 @@ FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
     "warp_version": (datasets.Value("string"), "warp-lang version that generated the IR"),
     "generator_version": (datasets.Value("string"), "version of this package's kernel generator"),
 }
+
+
+def type_name(feature: Any) -> str:
+    """A feature's type as documentation shows it: ``string``, ``int64``, ``list<string>``."""
+    if isinstance(feature, datasets.Value):
+        return feature.dtype
+    inner = getattr(feature, "feature", None)
+    return f"list<{type_name(inner)}>" if inner is not None else type(feature).__name__
+
 
 FEATURES = datasets.Features({name: value for name, (value, _) in FIELD_DOCS.items()})
 COLUMNS = tuple(FIELD_DOCS)

@@ -46,6 +46,17 @@ def test_categories_round_robin_and_complexity_range():
     assert {k.complexity for k in kernels} == {2, 3}
 
 
+def test_category_weights_shape_the_mix():
+    from collections import Counter
+
+    counts = Counter(
+        synthesize_kernel(0, i, categories=("loop", "trig"), weights=(1.0, 3.0)).category for i in range(400)
+    )
+    assert 0.65 < counts["trig"] / 400 < 0.85
+    zero = {synthesize_kernel(0, i, categories=("loop", "trig"), weights=(0.0, 1.0)).category for i in range(50)}
+    assert zero == {"trig"}
+
+
 def test_higher_complexity_writes_more_code():
     def mean_lines(level: int) -> float:
         ks = [synthesize_kernel(0, i, complexity=(level, level)) for i in range(60)]

@@ -53,6 +53,18 @@ def sample_id(seed: int, index: int) -> str:
     return hashlib.blake2b(f"warp_ir_dataset|{GENERATOR_VERSION}|{seed}|{index}".encode(), digest_size=8).hexdigest()
 
 
+def _pick_category(names: tuple[str, ...], weights: tuple[float, ...] | None, seed: int, index: int) -> str:
+    if not weights:
+        return names[index % len(names)]
+    digest = hashlib.blake2b(f"category|{GENERATOR_VERSION}|{seed}|{index}".encode(), digest_size=8).digest()
+    point = int.from_bytes(digest, "little") / 2**64 * sum(weights)
+    for name, weight in zip(names, weights, strict=True):
+        point -= weight
+        if point < 0:
+            return name
+    return next(n for n, w in zip(reversed(names), reversed(weights), strict=True) if w > 0)
+
+
 def _kernel_rng(seed: int, index: int, attempt: int) -> random.Random:
     digest = hashlib.blake2b(f"kernel|{GENERATOR_VERSION}|{seed}|{index}|{attempt}".encode(), digest_size=8)
     return random.Random(int.from_bytes(digest.digest(), "little"))
@@ -64,18 +76,21 @@ def synthesize_kernel(
     attempt: int = 0,
     categories: tuple[str, ...] | None = None,
     complexity: tuple[int, int] = (1, 5),
+    weights: tuple[float, ...] | None = None,
 ) -> KernelSource:
     """Write the source of sample ``index`` (try ``attempt``) of the dataset with ``seed``.
 
     Args:
         seed: dataset seed.
-        index: sample index; selects the category round-robin over ``categories``.
+        index: sample index; selects the category round-robin over ``categories`` (or, with ``weights``, by a
+            hash of the seed and index), so a replacement attempt keeps its sample's category.
         attempt: replacement number for a sample whose earlier tries failed to build.
         categories: category names (default: all registered, sorted).
         complexity: inclusive (low, high) range of complexity levels.
+        weights: relative weights of ``categories`` (same order); default: round-robin.
     """
     names = tuple(categories) if categories else tuple(CATEGORIES.names())
-    category = CATEGORIES.get(names[index % len(names)])
+    category = CATEGORIES.get(_pick_category(names, weights, seed, index))
     rng = _kernel_rng(seed, index, attempt)
     level = rng.randint(complexity[0], complexity[1])
     sid = sample_id(seed, index)
