@@ -26,7 +26,8 @@ def load_dataset(
         count: records in total, over all splits.
         seed: dataset seed; the same seed and config give byte-identical records.
         split: ``"train"``, ``"validation"`` or ``"test"`` for one split; all three by default.
-        num_proc: worker processes (``datasets`` distributes the shards over them).
+        num_proc: worker processes that build shards in parallel (default: every core; 1 builds in this
+            process). Workers are fresh interpreters with their own Warp kernel caches.
         cache_dir: where ``datasets`` caches the prepared data.
         download_mode: ``"force_redownload"`` rebuilds even if a cached copy exists.
         **config: any other :class:`~warp_ir_dataset.GenerationConfig` field (``categories``,
@@ -40,8 +41,8 @@ def load_dataset(
 
     # validate and normalise here, so the API and the CLI share cache entries for the same config
     generation = GenerationConfig(count=count, seed=seed, **config)
-    builder = WarpIRDataset(cache_dir=cache_dir, **generation.generation_kwargs())
-    builder.download_and_prepare(num_proc=num_proc, download_mode=download_mode)
+    builder = WarpIRDataset(cache_dir=cache_dir, num_workers=num_proc, **generation.generation_kwargs())
+    builder.download_and_prepare(download_mode=download_mode)
     return builder.as_dataset(split=split)
 
 

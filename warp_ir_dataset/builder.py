@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from .pipeline import generate_records, shards, split_indices
 from .schema import FEATURES
 from .stats import near_duplicate_ids
 from .synth import GENERATOR_VERSION
+from .workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +57,28 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
     VERSION = datasets.Version(__version__)
     config: WarpIRConfig
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, num_workers: int | None = None, **kwargs):
+        """Args as ``datasets.GeneratorBasedBuilder`` plus the config fields, and ``num_workers``: worker
+        processes that build shards in parallel (default: every core; 1 builds in this process). It is not
+        part of the config: records do not depend on it."""
+        if num_workers is not None and (
+            isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1
+        ):
+            raise ConfigError(f"num_workers must be a positive int, got {num_workers!r}")
+        self.num_workers = num_workers or os.cpu_count() or 1
         kwargs.setdefault("dataset_name", "warp_ir_dataset")
         kwargs.setdefault("hash", versions_hash())
         super().__init__(*args, **kwargs)
+
+    def _download_and_prepare(self, *args, **kwargs):
+        # one pool of workers for all splits (warm kernel caches), closed however preparation ends
+        self._pool = WorkerPool(self.num_workers) if self.num_workers > 1 else None
+        try:
+            return super()._download_and_prepare(*args, **kwargs)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+            self._pool = None
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(description=_DESCRIPTION, features=FEATURES, license="apache-2.0")
@@ -94,9 +114,16 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
 
     def _generate_examples(self, shards: list[list[int]]):
         stats: Counter = Counter()
-        for shard in shards:
-            for record in generate_records(self.config, shard, stats):
-                yield record["id"], record
+        pool = getattr(self, "_pool", None)
+        if pool is None:  # in-process (num_workers=1, or datasets' own num_proc workers)
+            for shard in shards:
+                for record in generate_records(self.config, shard, stats):
+                    yield record["id"], record
+        else:
+            for result in pool.map(self.config, shards):
+                stats.update(result.stats)
+                for record in result.records:
+                    yield record["id"], record
         dropped = {k: v for k, v in stats.items() if k != "generated"}
         if dropped:
             logger.info("warp_ir_dataset: replaced kernels by reason: %s", dict(sorted(dropped.items())))

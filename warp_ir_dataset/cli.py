@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(generate)
     generate.add_argument("--out", default="warp_ir_data", help="output folder (default: warp_ir_data)")
     generate.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
-    generate.add_argument("--num-proc", type=int, default=None, help="worker processes (default: 1)")
+    generate.add_argument("--num-proc", type=int, default=None, help="worker processes (default: every core)")
     generate.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
 
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("path", nargs="?", help="a folder written by `warp-ir generate` (omit to build one)")
     _add_config_options(stats)
-    stats.add_argument("--num-proc", type=int, default=None, help="worker processes when building (default: 1)")
+    stats.add_argument("--num-proc", type=int, default=None, help="worker processes when building (default: all)")
     stats.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     stats.add_argument("--json", action="store_true", help="print every number as JSON")
     stats.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
@@ -68,8 +68,8 @@ def _build(args: argparse.Namespace) -> tuple[GenerationConfig, Any]:
     from .builder import WarpIRDataset
 
     config = GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)})  # validate first
-    builder = WarpIRDataset(cache_dir=args.cache_dir, **config.generation_kwargs())
-    builder.download_and_prepare(num_proc=args.num_proc)
+    builder = WarpIRDataset(cache_dir=args.cache_dir, num_workers=args.num_proc, **config.generation_kwargs())
+    builder.download_and_prepare()
     return config, builder.as_dataset()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from . import warp_internals as wi
 from .ptx import kernel_ptx
 from .synth import KernelSource
+from .timing import timed
 from .warp_internals import KernelCode
 
 _module_numbers = itertools.count()
@@ -81,6 +83,7 @@ class BatchCompiler:
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warp_ir_build_"))
         self._modules: list[Any] = []
         self._filenames: list[str] = []
+        self.seconds: Counter = Counter()  # per stage: load, extraction, cpu_compile, ptx
 
     def build(self, sources: list[KernelSource]) -> list[BuiltKernel]:
         """Build ``sources`` (same order in the result). Call :meth:`release` once the kernels are launched."""
@@ -105,12 +108,14 @@ class BatchCompiler:
             filename = source_filename(source)
             self._filenames.append(filename)
             try:
-                item.kernel = wi.load_kernel_source(source.source, source.kernel_name, module_name, filename)
+                with timed(self.seconds, "load"):
+                    item.kernel = wi.load_kernel_source(source.source, source.kernel_name, module_name, filename)
             except Exception as exc:  # noqa: BLE001 - any failure of generated code is data, not a crash
                 item.failure, item.detail = "load_error", _describe(exc)
                 continue
             try:
-                item.code = wi.kernel_code(item.kernel)
+                with timed(self.seconds, "extraction"):
+                    item.code = wi.kernel_code(item.kernel)
             except Exception as exc:  # noqa: BLE001
                 wi.drop_kernel(item.kernel)
                 item.kernel = None
@@ -127,10 +132,12 @@ class BatchCompiler:
         stage = "cpu_compile_error"
         try:
             if self.compile_cpu:
-                wi.compile_cpu(module)
+                with timed(self.seconds, "cpu_compile"):
+                    wi.compile_cpu(module)
             if self.include_ptx:
                 stage = "ptx_compile_error"
-                module_ptx = wi.compile_ptx(module, self.ptx_arch, self.work_dir / module_name)
+                with timed(self.seconds, "ptx"):
+                    module_ptx = wi.compile_ptx(module, self.ptx_arch, self.work_dir / module_name)
         except Exception as exc:  # noqa: BLE001
             wi.release_module(module)
             if len(loaded) == 1:

@@ -20,6 +20,7 @@ from .compile import BatchCompiler, BuiltKernel
 from .config import SPLITS, GenerationConfig
 from .errors import GenerationError
 from .synth import GENERATOR_VERSION, KernelSource, sample_id, synthesize_kernel
+from .timing import timed
 from .validate import LaunchResult, input_seed, launch_cpu
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def _check(built: BuiltKernel, config: GenerationConfig) -> tuple[LaunchResult |
 
 
 def generate_records(
-    config: GenerationConfig, indices: Iterable[int], stats: Counter | None = None
+    config: GenerationConfig, indices: Iterable[int], stats: Counter | None = None, seconds: Counter | None = None
 ) -> Iterator[dict[str, Any]]:
     """One record per sample index, in the order given.
 
@@ -107,20 +108,25 @@ def generate_records(
         config: what to generate.
         indices: sample indices (any order; each is generated independently of the others).
         stats: a Counter that receives ``generated`` and ``dropped_<reason>`` counts.
+        seconds: a Counter that receives seconds per stage (see ``timing.STAGES``).
     """
     stats = stats if stats is not None else Counter()
+    seconds = seconds if seconds is not None else Counter()
     compiler = BatchCompiler(compile_cpu=config.validate, include_ptx=config.include_ptx, ptx_arch=config.ptx_arch)
+    compiler.seconds = seconds
     for chunk in _batched(indices, config.batch_size):
         attempts = dict.fromkeys(chunk, 0)
         records: dict[int, dict[str, Any]] = {}
         last_failure: dict[int, str] = {}
         failed_reasons: dict[int, list[str]] = {index: [] for index in chunk}
         while attempts:
-            sources = [_synthesize(config, index, attempt) for index, attempt in attempts.items()]
+            with timed(seconds, "synthesis"):
+                sources = [_synthesize(config, index, attempt) for index, attempt in attempts.items()]
             try:
                 for built in compiler.build(sources):
                     index = built.source.index
-                    launch, failure = _check(built, config)
+                    with timed(seconds, "launch"):
+                        launch, failure = _check(built, config)
                     keep = failure is None or (config.keep_failed and built.code is not None)
                     if failure is not None:
                         stats[f"dropped_{failure}" if not keep else f"kept_{failure}"] += 1

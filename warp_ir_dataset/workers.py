@@ -1,0 +1,190 @@
+"""Parallel generation in worker processes.
+
+Workers are fresh interpreters (``python -m warp_ir_dataset.workers``), not forks: they inherit none of
+Warp's process-wide state (helper counters, loaded modules, a CUDA context), the user's ``__main__`` is
+never re-imported (so scripts need no ``if __name__ == "__main__"`` guard), and each worker has its own
+Warp kernel cache. A worker is replaced after ``recycle_after`` shards, because Warp keeps memory for
+every module it has loaded, even after unloading it.
+
+Protocol, one JSON object per line: the parent writes ``{"config": {...}, "indices": [...]}`` to the
+worker's stdin; the worker answers on its stdout with ``{"records": [...], "stats": {...},
+"seconds": {...}, "peak_rss_kb": n}``. Results are yielded in shard order, so the output does not depend
+on the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from .config import GenerationConfig
+from .errors import WarpIRError
+
+#: Shards a worker builds before it is replaced by a fresh one (bounds Warp's per-module memory).
+RECYCLE_AFTER = 16
+
+
+class WorkerError(WarpIRError, RuntimeError):
+    """A worker process died or answered nonsense; the message names the shard and shows its stderr."""
+
+
+@dataclass
+class ShardResult:
+    records: list[dict[str, Any]]
+    stats: Counter = field(default_factory=Counter)
+    seconds: Counter = field(default_factory=Counter)
+    peak_rss_kb: int = 0
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "warp_ir_dataset.workers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=env,
+        )
+        self.shards_done = 0
+
+    def run(self, config: GenerationConfig, indices: list[int]) -> ShardResult:
+        task = {"config": config.generation_kwargs(), "indices": indices}
+        try:
+            self.process.stdin.write(json.dumps(task) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            code = self.process.wait()
+            raise WorkerError(
+                f"a worker process died (exit code {code}) while generating samples {indices[0]}..{indices[-1]} "
+                f"(seed {config.seed}); nothing from that shard was kept. Its last output:\n{self.stderr_tail()}\n"
+                "Rerun to retry; if it fails again at the same samples, report the seed and indices."
+            )
+        self.shards_done += 1
+        answer = json.loads(line)
+        return ShardResult(
+            answer["records"], Counter(answer["stats"]), Counter(answer["seconds"]), answer["peak_rss_kb"]
+        )
+
+    def stderr_tail(self, chars: int = 3000) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()[-chars:]
+
+    def stop(self) -> None:
+        try:
+            if self.process.stdin and not self.process.stdin.closed:
+                self.process.stdin.close()
+            self.process.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        self.stderr.close()
+
+
+class WorkerPool:
+    """``workers`` worker processes, started lazily and recycled after ``recycle_after`` shards each.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, workers: int, recycle_after: int = RECYCLE_AFTER):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self.recycle_after = recycle_after
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        for _ in range(workers):
+            self._idle.put(None)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="warp-ir-worker")
+        self.peak_rss_kb: list[int] = []
+
+    def _run_shard(self, config: GenerationConfig, indices: list[int]) -> ShardResult:
+        worker = self._idle.get()
+        try:
+            if worker is None or worker.shards_done >= self.recycle_after:
+                if worker is not None:
+                    worker.stop()
+                worker = _Worker()
+            result = worker.run(config, indices)
+        except BaseException:
+            if worker is not None:
+                worker.process.kill()
+                worker.stop()
+            worker = None
+            raise
+        finally:
+            self._idle.put(worker)
+        self.peak_rss_kb.append(result.peak_rss_kb)
+        return result
+
+    def map(self, config: GenerationConfig, shards: list[list[int]]) -> Iterator[ShardResult]:
+        """Build every shard; yield the results in shard order (at most ``2 * workers`` shards in flight)."""
+        pending: list[Future] = []
+        shard_iter = iter(shards)
+        for shard in shard_iter:
+            pending.append(self._executor.submit(self._run_shard, config, shard))
+            if len(pending) >= 2 * self.workers:
+                break
+        while pending:
+            result = pending.pop(0).result()
+            next_shard = next(shard_iter, None)
+            if next_shard is not None:
+                pending.append(self._executor.submit(self._run_shard, config, next_shard))
+            yield result
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        while not self._idle.empty():
+            worker = self._idle.get()
+            if worker is not None:
+                worker.stop()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(requests: IO[str], answers: IO[str]) -> None:
+    import resource
+
+    from . import warp_internals
+    from .pipeline import generate_records
+
+    warp_internals.init_warp()  # a private kernel cache for this worker
+    for line in requests:
+        task = json.loads(line)
+        config = GenerationConfig(**task["config"])
+        stats: Counter = Counter()
+        seconds: Counter = Counter()
+        records = list(generate_records(config, task["indices"], stats, seconds))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        answers.write(json.dumps({"records": records, "stats": stats, "seconds": seconds, "peak_rss_kb": peak}))
+        answers.write("\n")
+        answers.flush()
+
+
+def main() -> None:
+    # the protocol owns the real stdout; anything else printed (Warp, compilers) goes to stderr
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    _serve(sys.stdin, answers)
+
+
+if __name__ == "__main__":
+    main()
