@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(generate)
     generate.add_argument("--out", default="warp_ir_data", help="output folder (default: warp_ir_data)")
     generate.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    generate.add_argument(
+        "--repo-id", default="<org>/warp-ir-dataset", help="repo id the dataset card's loading snippet names"
+    )
     generate.add_argument("--num-proc", type=int, default=None, help="worker processes (default: every core)")
     generate.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
@@ -61,6 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
 
     commands.add_parser("categories", help="list the registered kernel categories")
+
+    push = commands.add_parser(
+        "push", help="publish a dataset folder to the Hugging Face Hub (generated from the options if it is missing)"
+    )
+    push.add_argument("folder", help="folder written by `warp-ir generate` (created from the options if missing)")
+    push.add_argument("--repo-id", required=True, help="dataset repo, 'namespace/name'")
+    push.add_argument("--private", action="store_true", help="create the repo as private (if it does not exist)")
+    push.add_argument("--revision", default=None, help="branch to push to (created if missing; default: main)")
+    push.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    push.add_argument("--commit-message", default=None, help="commit message (default: names the record count)")
+    push.add_argument("--dry-run", action="store_true", help="print the plan (files, sizes, message); upload nothing")
+    _add_config_options(push)
+    push.add_argument("--num-proc", type=int, default=None, help="worker processes when generating (default: all)")
+    push.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
+    push.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+
+    bench = commands.add_parser("bench", help="throughput of the pipeline against one kernel per module")
+    bench.add_argument("--count", type=int, default=64, help="kernels to build in each run (default: 64)")
+    bench.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
+    bench.add_argument("--workers", type=int, default=2, help="worker processes for run (d) (default: 2)")
+    bench.add_argument("--batch-size", type=int, default=32, help="kernels per module (default: 32)")
+    bench.add_argument("--json", help="also write every figure to this JSON file")
     return parser
 
 
@@ -77,7 +102,7 @@ def _generate(args: argparse.Namespace) -> int:
     from .hub import write_hub_dataset
 
     config, dataset = _build(args)
-    out = write_hub_dataset(dataset, args.out, config, overwrite=args.overwrite)
+    out = write_hub_dataset(dataset, args.out, config, overwrite=args.overwrite, repo_id=args.repo_id)
     summary = {split: len(ds) for split, ds in dataset.items()}
     print(json.dumps({"out": str(out), "records": summary}), file=sys.stdout)
     return 0
@@ -110,6 +135,41 @@ def _categories(args: argparse.Namespace) -> int:
     return 0
 
 
+def _push(args: argparse.Namespace) -> int:
+    from .hub import write_hub_dataset
+    from .push import plan_push, push, validate_repo_id
+
+    validate_repo_id(args.repo_id)
+    if not Path(args.folder).exists():
+        print(f"{args.folder} does not exist: generating it first", file=sys.stderr)
+        config, dataset = _build(args)
+        write_hub_dataset(dataset, args.folder, config, repo_id=args.repo_id)
+    plan = plan_push(
+        args.folder,
+        args.repo_id,
+        private=args.private,
+        revision=args.revision,
+        create_pr=args.create_pr,
+        commit_message=args.commit_message,
+    )
+    print(plan.describe())
+    if args.dry_run:
+        print("dry run: nothing was uploaded")
+        return 0
+    print(push(plan))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import dumps, format_benchmark, run_benchmark
+
+    result = run_benchmark(count=args.count, seed=args.seed, workers=args.workers, batch_size=args.batch_size)
+    print(format_benchmark(result))
+    if args.json:
+        Path(args.json).write_text(dumps(result))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -118,7 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        commands = {"generate": _generate, "stats": _stats, "categories": _categories}
+        commands = {
+            "generate": _generate,
+            "stats": _stats,
+            "categories": _categories,
+            "bench": _bench,
+            "push": _push,
+        }
         if args.command in commands:
             return commands[args.command](args)
     except WarpIRError as exc:

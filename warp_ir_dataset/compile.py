@@ -67,6 +67,8 @@ class BatchCompiler:
         include_ptx: compile each batch to PTX and attach each kernel's slice.
         ptx_arch: the ``sm_XX`` architecture number for PTX.
         work_dir: scratch directory for PTX output (a private temp dir by default).
+        cpu_optimization_level: Clang level of the CPU build: 0 by default (validation only needs to know
+            that the code compiles and runs), ``None`` for Warp's default (-O2).
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class BatchCompiler:
         include_ptx: bool = False,
         ptx_arch: int = 90,
         work_dir: str | os.PathLike | None = None,
+        cpu_optimization_level: int | None = 0,
     ):
         self.compile_cpu = compile_cpu
+        self.cpu_optimization_level = cpu_optimization_level
         self.include_ptx = include_ptx
         self.ptx_arch = ptx_arch
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warp_ir_build_"))
@@ -133,7 +137,7 @@ class BatchCompiler:
         try:
             if self.compile_cpu:
                 with timed(self.seconds, "cpu_compile"):
-                    wi.compile_cpu(module)
+                    wi.compile_cpu(module, self.cpu_optimization_level)
             if self.include_ptx:
                 stage = "ptx_compile_error"
                 with timed(self.seconds, "ptx"):

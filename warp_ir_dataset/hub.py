@@ -20,13 +20,16 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from . import __version__
 from .config import SPLITS, GenerationConfig
 from .errors import WarpIRError
+from .plots import PLOTS, write_plots
 from .schema import FEATURES, FIELD_DOCS, type_name
 from .stats import compute_stats
 from .synth import GENERATOR_VERSION
 
 #: Rows per Parquet shard and per row group: small enough for the Hub viewer and for streaming.
-SHARD_ROWS = 10_000
-ROW_GROUP_ROWS = 500
+#: Parquet shards of at most this many bytes (of Arrow data) and row groups of this many rows: small
+#: enough for the Hub's dataset viewer and for streaming.
+MAX_SHARD_BYTES = 256 * 2**20
+ROW_GROUP_ROWS = 100
 
 
 def write_hub_dataset(
@@ -54,8 +57,9 @@ def write_hub_dataset(
         (staging / "data").mkdir()
         for split in _splits(dataset):
             _write_split(dataset[split], staging / "data", split)
-        card = render_card(dataset, config, repo_id)
-        (staging / "README.md").write_text(card)
+        rows = _stats_rows(dataset)
+        write_plots(rows, staging / "plots")
+        (staging / "README.md").write_text(render_card(dataset, config, repo_id, rows))
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -80,7 +84,7 @@ def _splits(dataset: datasets.DatasetDict) -> list[str]:
 
 
 def _write_split(ds: datasets.Dataset, data_dir: Path, split: str) -> None:
-    n_shards = max(1, -(-len(ds) // SHARD_ROWS))
+    n_shards = max(1, min(len(ds), -(-ds.data.nbytes // MAX_SHARD_BYTES)))
     for k in range(n_shards):
         shard = ds.shard(num_shards=n_shards, index=k, contiguous=True)
         shard.to_parquet(str(data_dir / f"{split}-{k:05d}-of-{n_shards:05d}.parquet"), batch_size=ROW_GROUP_ROWS)
@@ -112,9 +116,15 @@ def card_data(dataset: datasets.DatasetDict, repo_id: str) -> DatasetCardData:
     return data
 
 
-def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, repo_id: str) -> str:
+def _stats_rows(dataset: datasets.DatasetDict) -> list[dict[str, Any]]:
+    return [r for split in _splits(dataset) for r in dataset[split].select_columns(list(_STATS_COLUMNS))]
+
+
+def render_card(
+    dataset: datasets.DatasetDict, config: GenerationConfig, repo_id: str, rows: list[dict[str, Any]] | None = None
+) -> str:
     """The dataset card: YAML metadata and a body with the statistics of exactly this data."""
-    rows = [r for split in _splits(dataset) for r in dataset[split].select_columns(list(_STATS_COLUMNS))]
+    rows = _stats_rows(dataset) if rows is None else rows
     numbers = compute_stats(rows)
     body = Template(resources.files("warp_ir_dataset.dataset_card").joinpath("template.md").read_text())
     text = body.substitute(
@@ -141,6 +151,7 @@ def render_card(dataset: datasets.DatasetDict, config: GenerationConfig, repo_id
         repo_id=repo_id,
         cli_arguments=_cli_arguments(config),
         config_json=json.dumps(config.generation_kwargs(), sort_keys=True),
+        plots="\n\n".join(f"![{caption}](plots/{name})" for name, caption in PLOTS.items()),
     )
     card = DatasetCard(f"---\n{card_data(dataset, repo_id).to_yaml()}\n---\n\n{text}")
     return str(card)

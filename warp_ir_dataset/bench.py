@@ -1,0 +1,164 @@
+"""Throughput benchmark: the project's pipeline against one-kernel-per-module, on the same kernels, in one run.
+
+Measured, in this order, each with a fresh Warp kernel cache:
+
+(a) baseline: each kernel alone in its own Warp module at Warp's default CPU optimization level, built,
+    extracted and launched one after the other in this (warmed-up) process: what the predecessor did;
+(b) the default pipeline in this process (batched modules, CPU compile at -O0, launch validation,
+    CUDA source, forward and backward);
+(c) IR only (``validate=False``): code generation without compiling;
+(d) the default pipeline with ``workers`` worker processes;
+(e) the default pipeline with ``include_ptx=True`` (NVRTC), in this process;
+plus the time to write the records as Parquet. Every figure is samples per second and a ratio against (a).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import tempfile
+import time
+from collections import Counter
+from typing import Any
+
+from . import warp_internals as wi
+from .compile import BatchCompiler
+from .config import GenerationConfig
+from .pipeline import _check, generate_records
+from .synth import synthesize_kernel
+from .timing import STAGES, timed
+from .workers import WorkerPool
+
+
+def _fresh_cache() -> None:
+    wi.init_warp(tempfile.mkdtemp(prefix="warp_ir_bench_cache_"))
+
+
+def _baseline(config: GenerationConfig, indices: list[int], seconds: Counter) -> float:
+    """One module per kernel, Warp's default optimization level, sequential. Returns elapsed seconds."""
+    sources = [synthesize_kernel(config.seed, i, 0, config.categories, config.complexity) for i in indices]
+    warmup = BatchCompiler(compile_cpu=True, cpu_optimization_level=None)  # first compile builds the PCH
+    warmup.build([synthesize_kernel(config.seed + 1, 0)])
+    warmup.release()
+    start = time.perf_counter()
+    for source in sources:
+        compiler = BatchCompiler(compile_cpu=True, cpu_optimization_level=None)
+        compiler.seconds = seconds
+        (built,) = compiler.build([source])
+        with timed(seconds, "launch"):
+            _check(built, config)
+        compiler.release()
+    return time.perf_counter() - start
+
+
+def _in_process(config: GenerationConfig, indices: list[int], seconds: Counter) -> tuple[float, list[dict]]:
+    start = time.perf_counter()
+    records = list(generate_records(config, indices, seconds=seconds))
+    return time.perf_counter() - start, records
+
+
+def _parquet_seconds(records: list[dict]) -> float:
+    import datasets
+
+    from .schema import FEATURES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        datasets.Dataset.from_list(records, features=FEATURES).to_parquet(os.path.join(tmp, "bench.parquet"))
+        return time.perf_counter() - start
+
+
+def run_benchmark(count: int = 64, seed: int = 0, workers: int = 2, batch_size: int = 32) -> dict[str, Any]:
+    """Run (a)-(e) on samples ``0..count-1`` of ``seed``; return every figure."""
+    indices = list(range(count))
+    default = GenerationConfig(count=count, seed=seed, batch_size=batch_size)
+    runs: dict[str, dict[str, Any]] = {}
+
+    def record(name: str, elapsed: float, seconds: Counter, **extra: Any) -> None:
+        runs[name] = {
+            "seconds": elapsed,
+            "samples_per_s": count / elapsed,
+            "stages": {k: round(seconds.get(k, 0.0), 3) for k in STAGES if seconds.get(k)},
+            **extra,
+        }
+
+    _fresh_cache()
+    seconds: Counter = Counter()
+    record("a_baseline_one_module_per_kernel", _baseline(default, indices, seconds), seconds)
+
+    _fresh_cache()
+    seconds = Counter()
+    elapsed, records = _in_process(default, indices, seconds)
+    record("b_default_in_process", elapsed, seconds, parquet_seconds=round(_parquet_seconds(records), 3))
+
+    _fresh_cache()
+    seconds = Counter()
+    elapsed, _ = _in_process(
+        GenerationConfig(count=count, seed=seed, batch_size=batch_size, validate=False), indices, seconds
+    )
+    record("c_ir_only", elapsed, seconds)
+
+    seconds = Counter()
+    shards = [indices[k : k + batch_size] for k in range(0, count, batch_size)]
+    start = time.perf_counter()
+    parallel_records = []
+    with WorkerPool(workers) as pool:
+        for result in pool.map(default, shards):
+            parallel_records.extend(result.records)
+            seconds.update(result.seconds)  # summed over workers: CPU seconds, not wall time
+    elapsed = time.perf_counter() - start
+    if parallel_records != records:
+        raise RuntimeError("worker processes produced different records from the in-process run")
+    record(
+        f"d_default_{workers}_workers",
+        elapsed,
+        seconds,
+        peak_rss_mb_per_worker=[round(kb / 1024, 1) for kb in pool.peak_rss_kb],
+    )
+
+    _fresh_cache()
+    seconds = Counter()
+    elapsed, _ = _in_process(
+        GenerationConfig(count=count, seed=seed, batch_size=batch_size, include_ptx=True), indices, seconds
+    )
+    record("e_default_with_ptx", elapsed, seconds)
+
+    base = runs["a_baseline_one_module_per_kernel"]["samples_per_s"]
+    for run in runs.values():
+        run["ratio_vs_baseline"] = run["samples_per_s"] / base
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "warp_version": wi.warp_version(),
+        "count": count,
+        "seed": seed,
+        "batch_size": batch_size,
+        "workers": workers,
+        "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "runs": runs,
+    }
+
+
+def format_benchmark(result: dict[str, Any]) -> str:
+    lines = [
+        f"warp-ir bench: {result['count']} kernels (seed {result['seed']}), batch {result['batch_size']}, "
+        f"warp {result['warp_version']}, {result['machine']['cpus']} CPUs"
+    ]
+    for name, run in result["runs"].items():
+        stages = ", ".join(f"{k} {v:.2f}s" for k, v in run["stages"].items())
+        lines.append(f"{name:36s} {run['samples_per_s']:8.2f} samples/s  x{run['ratio_vs_baseline']:6.2f}  [{stages}]")
+        for key in ("parquet_seconds", "peak_rss_mb_per_worker"):
+            if key in run:
+                lines.append(f"{'':36s} {key}: {run[key]}")
+    lines.append(f"peak RSS of the main process: {result['peak_rss_mb_main']} MB")
+    return "\n".join(lines)
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(result, indent=2, sort_keys=True)
