@@ -20,6 +20,7 @@ from .errors import (  # noqa: E402
     UnknownCategoryError,
     WarpIRError,
 )
+from .formats import format_record, to_task_format  # noqa: E402
 from .hub import write_hub_dataset  # noqa: E402
 from .pipeline import generate_records  # noqa: E402
 from .schema import FEATURES  # noqa: E402
@@ -40,6 +41,8 @@ __all__ = [
     "WarpIRError",
     "__version__",
     "extract_ir",
+    "format_record",
+    "to_task_format",
     "generate_records",
     "load_dataset",
     "register_category",

@@ -7,29 +7,38 @@ from typing import Any
 import datasets
 
 from . import warp_internals as wi
-from .errors import KernelBuildError
+from .errors import ConfigError, KernelBuildError
 
 
 def load_dataset(
-    count: int = 100,
+    count: int | None = 100,
     seed: int = 0,
     *,
     split: str | None = None,
     num_proc: int | None = None,
     cache_dir: str | None = None,
     download_mode: str | None = None,
+    streaming: bool = False,
+    num_shards: int | None = None,
+    task: str | None = None,
+    style: str = "messages",
     **config: Any,
-) -> datasets.DatasetDict | datasets.Dataset:
+) -> Any:
     """Generate (or reuse from the cache) ``count`` records and return them.
 
     Args:
-        count: records in total, over all splits.
+        count: records in total, over all splits. With ``streaming=True``, ``None`` gives an endless stream.
         seed: dataset seed; the same seed and config give byte-identical records.
         split: ``"train"``, ``"validation"`` or ``"test"`` for one split; all three by default.
         num_proc: worker processes that build shards in parallel (default: every core; 1 builds in this
             process). Workers are fresh interpreters with their own Warp kernel caches.
         cache_dir: where ``datasets`` caches the prepared data.
         download_mode: ``"force_redownload"`` rebuilds even if a cached copy exists.
+        streaming: return ``IterableDataset``s that build records on the fly (nothing is cached).
+        num_shards: stripes of a stream (default 16), what DataLoader workers and ranks split between them.
+        task: a task format applied to every record (``python_to_cuda``, ``python_to_cpp``,
+            ``python_to_adjoint``, ``ir_to_python``; see :mod:`warp_ir_dataset.formats`).
+        style: the task format's shape: ``messages`` (default), ``prompt_completion`` or ``text``.
         **config: any other :class:`~warp_ir_dataset.GenerationConfig` field (``categories``,
             ``complexity``, ``include_ptx``, ``validate``, ...).
 
@@ -37,13 +46,30 @@ def load_dataset(
         ConfigError: a config value is invalid (raised before any compile work).
     """
     from .builder import WarpIRDataset
-    from .config import GenerationConfig
+    from .config import SPLITS, GenerationConfig
+    from .formats import check_task, to_task_format
 
+    if task is not None:
+        check_task(task, style)
+    if count is None and not streaming:
+        raise ConfigError("count=None (an endless stream) needs streaming=True; give a count to build a dataset")
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"split must be one of {list(SPLITS)} or None, got {split!r}")
     # validate and normalise here, so the API and the CLI share cache entries for the same config
-    generation = GenerationConfig(count=count, seed=seed, **config)
-    builder = WarpIRDataset(cache_dir=cache_dir, num_workers=num_proc, **generation.generation_kwargs())
-    builder.download_and_prepare(download_mode=download_mode)
-    return builder.as_dataset(split=split)
+    generation = GenerationConfig(count=1 if count is None else count, seed=seed, **config)
+    if streaming:
+        from .streaming import DEFAULT_NUM_SHARDS, stream_split
+
+        if generation.remove_near_duplicates:
+            raise ConfigError("remove_near_duplicates needs the whole dataset; it cannot be used with streaming=True")
+        shards = num_shards or DEFAULT_NUM_SHARDS
+        streams = {s: stream_split(generation, s, count, shards) for s in ([split] if split else SPLITS)}
+        result: Any = streams[split] if split else datasets.IterableDatasetDict(streams)
+    else:
+        builder = WarpIRDataset(cache_dir=cache_dir, num_workers=num_proc, **generation.generation_kwargs())
+        builder.download_and_prepare(download_mode=download_mode)
+        result = builder.as_dataset(split=split)
+    return to_task_format(result, task, style) if task is not None else result
 
 
 def extract_ir(kernel: Any) -> dict[str, str]:
