@@ -35,16 +35,22 @@ def main() -> int:
     compiler = BatchCompiler(compile_cpu=True)
     built = compiler.build(sources)
     failures: Counter = Counter()
+    gradients: Counter = Counter()
     shown = 0
     builtins: Counter = Counter()
     for item in built:
         builtins.update(python_builtins(item.source.source))
-        _, failure = _check(item, config)
+        checks, failure = _check(item, config)
+        if checks is not None:
+            gradients["differentiable" if checks.differentiable else "not_differentiable"] += 1
+            if checks.grad_check is not None:
+                gradients["grad_pass" if checks.grad_check else "grad_fail"] += 1
         if failure:
             failures[failure] += 1
             if shown < args.show_failures:
                 shown += 1
-                print(f"--- {failure}: {item.source.kernel_name}\n{item.source.source}\n{(item.detail or '')[:3000]}\n")
+                detail = item.detail or (checks.detail if checks else "") or ""
+                print(f"--- {failure}: {item.source.kernel_name}\n{item.source.source}\n{detail[:3000]}\n")
     compiler.release()
     elapsed = time.perf_counter() - start
     print(

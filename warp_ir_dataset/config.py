@@ -36,11 +36,18 @@ class GenerationConfig:
         "complexity level or inclusive range of levels, 1-5 (e.g. 3 or 1-5)", default=(1, 5), cli_type="range"
     )
     validate: bool = _option("compile for CPU and launch each kernel (off: IR only)", default=True)
+    trials: int = _option("input sets each kernel is launched with when validating", default=3)
+    devices: tuple[str, ...] | None = _option(
+        "devices to validate on, comma-separated from cpu,cuda (default: cpu, plus cuda when a GPU is present)",
+        default=None,
+        cli_type="csv",
+    )
+    grad_check: bool = _option(
+        "check differentiable kernels' adjoints against central finite differences", default=True
+    )
     include_ptx: bool = _option("also compile to PTX with NVRTC (no GPU needed)", default=False)
     ptx_arch: int = _option("SM architecture of the PTX, e.g. 90 for sm_90", default=90)
-    keep_failed: bool = _option(
-        "keep records that failed to compile or launch (flagged) instead of replacing them", default=False
-    )
+    keep_failed: bool = _option("keep records that failed a check (flagged) instead of replacing them", default=False)
     batch_size: int = _option("kernels per Warp module (one compile each)", default=64)
     split_ratios: tuple[float, float, float] = _option(
         "train,validation,test fractions (sum to 1)", default=(0.9, 0.05, 0.05), cli_type="csv_float"
@@ -57,7 +64,9 @@ class GenerationConfig:
             raise ConfigError(f"seed must be a non-negative int, got {self.seed!r} ({type(self.seed).__name__})")
         self.categories, self.category_weights = _categories(self.categories, self.category_weights)
         self.complexity = _complexity(self.complexity)
-        for name in ("validate", "include_ptx", "keep_failed", "remove_near_duplicates"):
+        self.trials = _positive_int("trials", self.trials)
+        self.devices = _devices(self.devices)
+        for name in ("validate", "include_ptx", "keep_failed", "remove_near_duplicates", "grad_check"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         self.ptx_arch = _positive_int("ptx_arch", self.ptx_arch)
@@ -70,6 +79,18 @@ class GenerationConfig:
     def generation_kwargs(self) -> dict[str, Any]:
         """The fields of this class (and only those), for building another config from this one."""
         return {f.name: getattr(self, f.name) for f in fields(GenerationConfig)}
+
+
+def _devices(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple)) or not value or any(v not in ("cpu", "cuda") for v in value):
+        raise ConfigError(f"devices must be a non-empty list from 'cpu', 'cuda', got {value!r}")
+    if "cpu" not in value:
+        raise ConfigError(f"devices must include 'cpu' (CUDA results are compared with the CPU's), got {value!r}")
+    return tuple(sorted(set(value)))
 
 
 def _positive_int(name: str, value: Any) -> int:

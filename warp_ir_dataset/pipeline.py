@@ -18,10 +18,10 @@ from typing import Any
 from . import warp_internals as wi
 from .compile import BatchCompiler, BuiltKernel
 from .config import SPLITS, GenerationConfig
-from .errors import GenerationError
+from .errors import ConfigError, GenerationError
 from .synth import GENERATOR_VERSION, KernelSource, sample_id, synthesize_kernel
 from .timing import timed
-from .validate import LaunchResult, input_seed, launch_cpu
+from .validate import ValidationResult, input_seed, validate_kernel
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _batched(items: Iterable[int], size: int) -> Iterator[list[int]]:
 
 
 def to_record(
-    built: BuiltKernel, launch: LaunchResult | None, config: GenerationConfig, failed_attempts: list[str]
+    built: BuiltKernel, checks: ValidationResult | None, config: GenerationConfig, failed_attempts: list[str]
 ) -> dict[str, Any]:
     source, code = built.source, built.code
     return {
@@ -78,25 +78,55 @@ def to_record(
         "ptx": built.ptx if config.include_ptx else None,
         "ptx_arch": f"sm_{config.ptx_arch}" if config.include_ptx else None,
         "compiled": built.compiled,
-        "launched_cpu": launch.launched if launch else (False if built.compiled is False else None),
-        "outputs_finite": launch.outputs_finite if launch else None,
-        "launched_cuda": None,
-        "cpu_cuda_agree": None,
+        "launched_cpu": checks.launched_cpu if checks else (False if built.compiled is False else None),
+        "outputs_finite": checks.outputs_finite if checks else None,
+        "validation_trials": checks.trials if checks else 0,
+        "launched_cuda": checks.launched_cuda if checks else None,
+        "cpu_cuda_agree": checks.cpu_cuda_agree if checks else None,
+        "cpu_cuda_max_abs_diff": checks.cpu_cuda_max_abs_diff if checks else None,
+        "differentiable": checks.differentiable if checks else None,
+        "grad_check": checks.grad_check if checks else None,
+        "grad_max_rel_err": checks.grad_max_rel_err if checks else None,
         "warp_version": wi.warp_version(),
         "generator_version": GENERATOR_VERSION,
     }
 
 
-def _check(built: BuiltKernel, config: GenerationConfig) -> tuple[LaunchResult | None, str | None]:
-    """Launch a built kernel if asked; return (launch result, failure reason or None)."""
+def resolve_devices(config: GenerationConfig) -> tuple[str, ...]:
+    """The devices to validate on: the config's, or the CPU plus CUDA when a GPU is present."""
+    available = ("cpu", "cuda") if wi.cuda_available() else ("cpu",)
+    if config.devices is None:
+        return available
+    if "cuda" in config.devices and "cuda" not in available:
+        raise ConfigError(
+            f"devices={config.devices!r} asks for CUDA validation but no CUDA device is available; "
+            "use devices='cpu' (or leave devices unset to detect)"
+        )
+    return config.devices
+
+
+def _check(
+    built: BuiltKernel, config: GenerationConfig, devices: tuple[str, ...] = ("cpu",)
+) -> tuple[ValidationResult | None, str | None]:
+    """Validate a built kernel if asked; return (what was checked, failure reason or None)."""
     if not built.ok:
         return None, built.failure
     if config.include_ptx and not built.ptx:
         return None, "ptx_missing"
     if not config.validate:
         return None, None
-    launch = launch_cpu(built.kernel, input_seed(built.source.id), json.loads(built.source.launch))
-    return launch, launch.reason
+    source = built.source
+    checks = validate_kernel(
+        built.kernel,
+        source.source,
+        source.kernel_name,
+        input_seed(source.id),
+        json.loads(source.launch),
+        trials=config.trials,
+        devices=devices,
+        grad_check=config.grad_check,
+    )
+    return checks, checks.reason
 
 
 def generate_records(
@@ -112,6 +142,7 @@ def generate_records(
     """
     stats = stats if stats is not None else Counter()
     seconds = seconds if seconds is not None else Counter()
+    devices = resolve_devices(config) if config.validate else ("cpu",)
     compiler = BatchCompiler(compile_cpu=config.validate, include_ptx=config.include_ptx, ptx_arch=config.ptx_arch)
     compiler.seconds = seconds
     for chunk in _batched(indices, config.batch_size):
@@ -126,14 +157,14 @@ def generate_records(
                 for built in compiler.build(sources):
                     index = built.source.index
                     with timed(seconds, "launch"):
-                        launch, failure = _check(built, config)
+                        checks, failure = _check(built, config, devices)
                     keep = failure is None or (config.keep_failed and built.code is not None)
                     if failure is not None:
                         stats[f"dropped_{failure}" if not keep else f"kept_{failure}"] += 1
                         last_failure[index] = f"{failure}: {built.detail or ''}".strip()
                         logger.debug("sample %d attempt %d: %s", index, built.source.attempt, last_failure[index])
                     if keep:
-                        records[index] = to_record(built, launch, config, failed_reasons[index])
+                        records[index] = to_record(built, checks, config, failed_reasons[index])
                         del attempts[index]
                     elif attempts[index] + 1 >= config.max_attempts:
                         raise GenerationError(

@@ -42,8 +42,23 @@ FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
     "compiled": (datasets.Value("bool"), "the CPU build (Clang) succeeded; null when validate=False"),
     "launched_cpu": (datasets.Value("bool"), "the kernel ran on the CPU on random inputs; null when validate=False"),
     "outputs_finite": (datasets.Value("bool"), "every float array was finite after the CPU launch; null if not run"),
+    "validation_trials": (datasets.Value("int32"), "input sets the kernel was launched with (0 if not validated)"),
     "launched_cuda": (datasets.Value("bool"), "the kernel ran on a CUDA device; null without a GPU"),
-    "cpu_cuda_agree": (datasets.Value("bool"), "CPU and CUDA outputs agree; null without a GPU"),
+    "cpu_cuda_agree": (
+        datasets.Value("bool"),
+        "CUDA outputs equal the CPU's (floats within tolerance, looser for atomics); null without a GPU",
+    ),
+    "cpu_cuda_max_abs_diff": (datasets.Value("float64"), "largest |CPU - CUDA| output difference; null without a GPU"),
+    "differentiable": (
+        datasets.Value("bool"),
+        "float inputs reach float outputs through differentiable code only (no in-place updates, rounding, "
+        "discrete queries or sampling); null if not validated",
+    ),
+    "grad_check": (
+        datasets.Value("bool"),
+        "the backward (adjoint) launch matches central finite differences; null if not differentiable",
+    ),
+    "grad_max_rel_err": (datasets.Value("float64"), "largest relative error of the gradient check; null if none"),
     "warp_version": (datasets.Value("string"), "warp-lang version that generated the IR"),
     "generator_version": (datasets.Value("string"), "version of this package's kernel generator"),
 }

@@ -8,6 +8,7 @@ Each check returns a :class:`LaunchResult`; a failure is a result with a ``reaso
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +22,6 @@ from .warp_internals import ValueLayout
 #: Threads of a default (1-D) launch, and the length of its arrays.
 LAUNCH_DIM = 64
 DEFAULT_LAUNCH = {"dim": [LAUNCH_DIM], "tiled_block_dim": None, "args": {}}
-
-
-@dataclass(frozen=True)
-class LaunchResult:
-    launched: bool
-    outputs_finite: bool | None
-    reason: str | None = None  # "launch_error" or "non_finite_output" when something failed
-    detail: str | None = None
 
 
 def input_seed(record_id: str) -> int:
@@ -142,27 +135,310 @@ def launch(kernel: Any, args: list[Any], launch_spec: dict | None, device: str) 
 
 
 def _all_finite(args: list[Any]) -> bool:
-    for a in args:
-        if isinstance(a, wp.array):
-            values = a.numpy()
-            if values.dtype.names:  # struct arrays: check each float field
-                if not all(
-                    np.isfinite(values[f]).all()
-                    for f in values.dtype.names
-                    if np.issubdtype(values[f].dtype, np.floating)
-                ):
-                    return False
-            elif np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
-                return False
-    return True
+    return all(_finite(a.numpy()) for a in args if isinstance(a, wp.array))
 
 
-def launch_cpu(kernel: Any, seed: int, launch_spec: dict | None = None) -> LaunchResult:
-    """Launch ``kernel`` once on the CPU and check that every float array is finite afterwards."""
-    try:
-        args, _keep_alive = make_arguments(kernel, seed, launch_spec, "cpu")
+def _finite(values: np.ndarray) -> bool:
+    if values.dtype.names:  # struct arrays: each float field
+        return all(_finite(values[name]) for name in values.dtype.names)
+    return not np.issubdtype(values.dtype, np.floating) or bool(np.isfinite(values).all())
+
+
+# ---------------------------------------------------------------------------------------------- results
+@dataclass
+class ValidationResult:
+    """What was checked for one kernel; ``reason`` names the first failed check (``None``: all passed)."""
+
+    trials: int = 0
+    launched_cpu: bool | None = None
+    outputs_finite: bool | None = None
+    launched_cuda: bool | None = None
+    cpu_cuda_agree: bool | None = None
+    cpu_cuda_max_abs_diff: float | None = None
+    differentiable: bool | None = None
+    grad_check: bool | None = None
+    grad_max_rel_err: float | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+    def fail(self, reason: str, detail: str | None = None) -> ValidationResult:
+        if self.reason is None:
+            self.reason, self.detail = reason, detail
+        return self
+
+
+# ---------------------------------------------------------------------------------------------- array roles
+_NON_DIFFERENTIABLE = frozenset(
+    {
+        "floor",
+        "ceil",
+        "round",
+        "rint",
+        "trunc",
+        "frac",
+        "sign",
+        "step",
+        "mod",
+        "floordiv",
+        "bit_and",
+        "bit_or",
+        "bit_xor",
+        "lshift",
+        "rshift",
+        "invert",
+        "atomic_min",
+        "atomic_max",
+        "atomic_cas",
+        "atomic_exch",
+        "atomic_and",
+        "atomic_or",
+        "atomic_xor",
+        "sample_cdf",
+        "hash_grid_query",
+        "hash_grid_query_next",
+        "mesh_query_aabb",
+        "bvh_query_aabb",
+        "bvh_query_ray",
+        "tile_sort",
+        "tile_argmax",
+        "tile_argmin",
+    }
+)
+
+
+_WRITING_BUILTINS = ("atomic_", "tile_store", "tile_atomic", "tile_scatter")
+
+
+@dataclass(frozen=True)
+class ArrayRoles:
+    """Which array arguments a kernel reads and writes (from its Python), and what blocks a gradient check."""
+
+    read: frozenset[str]
+    written: frozenset[str]
+    not_differentiable: str | None  # why no gradient check applies, or None
+
+
+def _unrolled(loop: ast.For) -> bool:
+    """Warp unrolls ``for`` loops over a constant ``range`` of at most ``max_unroll`` (16) iterations."""
+    call = loop.iter
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"):
+        return False
+    if not all(isinstance(a, ast.Constant) and isinstance(a.value, int) for a in call.args):
+        return False
+    bounds = [a.value for a in call.args]
+    start, stop, step = (0, bounds[0], 1) if len(bounds) == 1 else (*bounds[:2], bounds[2] if len(bounds) > 2 else 1)
+    return step != 0 and len(range(start, stop, step)) <= 16
+
+
+def array_roles(source: str, kernel_name: str, array_names: list[str]) -> ArrayRoles:
+    tree = ast.parse(source)
+    kernel = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == kernel_name)
+    arrays = set(array_names)
+    read: set[str] = set()
+    written: set[str] = set()
+    opaque = False
+    used_builtins = set()
+    for node in ast.walk(kernel):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in arrays:
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.value.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            target = node.target.value
+            if isinstance(target, ast.Name) and target.id in arrays:
+                written.add(target.id)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            is_wp = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "wp"
+            name = func.attr if is_wp else None
+            for position, arg in enumerate(node.args):
+                if isinstance(arg, ast.Name) and arg.id in arrays:
+                    if not is_wp:
+                        opaque = True  # an array handed to a @wp.func: roles unknown
+                    elif position == 0 and name and name.startswith(_WRITING_BUILTINS):
+                        written.add(arg.id)
+                    else:
+                        read.add(arg.id)
+    # helpers count too: they run inside this kernel's forward and adjoint
+    dynamic_loops = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "wp":
+                used_builtins.add(func.attr)
+            elif isinstance(func, ast.Name) and func.id == "int":
+                used_builtins.add("int")
+        elif isinstance(node, (ast.While, ast.Break, ast.Continue)):
+            dynamic_loops = True
+        elif isinstance(node, ast.For) and not _unrolled(node):
+            dynamic_loops = True
+    reason = None
+    blocking = sorted(used_builtins & _NON_DIFFERENTIABLE)
+    if opaque:
+        reason = "arrays passed to helper functions"
+    elif written & read:
+        reason = f"updates arrays in place ({', '.join(sorted(written & read))})"
+    elif blocking:
+        reason = f"uses piecewise-constant or discrete operations ({', '.join(blocking)})"
+    elif dynamic_loops:
+        reason = "dynamic loops (while/break/continue): Warp does not differentiate their mutated variables"
+    elif "rand_init" in used_builtins:
+        reason = "random sampling"
+    return ArrayRoles(frozenset(read), frozenset(written), reason)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+#: Gradient check: central differences on this many input elements, step, and pass threshold.
+GRAD_SAMPLES = 8
+GRAD_EPS = 1e-3
+GRAD_TOLERANCE = 5e-2
+
+
+def _outputs(args: list[Any]) -> list[np.ndarray]:
+    return [a.numpy().copy() for a in args if isinstance(a, wp.array)]
+
+
+def compare_outputs(cpu: list[np.ndarray], other: list[np.ndarray], loose: bool) -> tuple[bool, float]:
+    """Do two devices' outputs agree? (agree, max abs diff). Floats: |a-b| <= atol + rtol*|a|; ints exactly.
+
+    ``loose`` widens the float tolerance for kernels whose results depend on the order of atomic updates.
+    """
+    rtol, atol = (1e-3, 1e-3) if loose else (1e-4, 1e-5)
+    agree = True
+    worst = 0.0
+    for a, b in zip(cpu, other, strict=True):
+        if a.dtype.names:
+            fields = [(a[n], b[n]) for n in a.dtype.names]
+        else:
+            fields = [(a, b)]
+        for x, y in fields:
+            if np.issubdtype(x.dtype, np.floating):
+                diff = np.abs(x.astype(np.float64) - y.astype(np.float64))
+                worst = max(worst, float(diff.max(initial=0.0)))
+                agree &= bool((diff <= atol + rtol * np.abs(x)).all())
+            else:
+                mismatch = x != y
+                if mismatch.any():
+                    agree = False
+                    worst = max(worst, float(np.abs(x.astype(np.float64) - y.astype(np.float64)).max()))
+    return agree, worst
+
+
+def _loss(args: list[Any], outputs: list[int], weights: list[np.ndarray]) -> float:
+    return float(sum((args[k].numpy().astype(np.float64) * w).sum() for k, w in zip(outputs, weights, strict=True)))
+
+
+def gradient_check(kernel: Any, seed: int, launch_spec: dict | None, roles: ArrayRoles) -> tuple[bool, float]:
+    """The adjoint launch against central differences, on the CPU. Returns (passed, max relative error)."""
+    specs = wi.kernel_args(kernel)
+    rng = np.random.default_rng(seed ^ 0x5EED)
+    inputs = [
+        k
+        for k, s in enumerate(specs)
+        if s.is_array and s.name in roles.read - roles.written and not s.layout.is_int and not s.layout.is_struct
+    ]
+    outputs = [
+        k
+        for k, s in enumerate(specs)
+        if s.is_array and s.name in roles.written and not s.layout.is_int and not s.layout.is_struct
+    ]
+
+    def fresh(requires_grad: bool) -> list[Any]:
+        args, keep = make_arguments(kernel, seed, launch_spec, "cpu")
+        fresh.keep = keep  # geometry must outlive the launch
+        for k in inputs + outputs:
+            args[k].requires_grad = requires_grad
+        return args
+
+    args = fresh(True)
+    weights = [rng.uniform(-1.0, 1.0, size=args[k].numpy().shape) for k in outputs]
+    tape = wp.Tape()
+    with tape:
         launch(kernel, args, launch_spec, "cpu")
+    tape.backward(
+        grads={args[k]: wp.array(w, dtype=args[k].dtype, device="cpu") for k, w in zip(outputs, weights, strict=True)}
+    )
+    analytic = {k: args[k].grad.numpy().copy() for k in inputs}
+    tape.zero()
+
+    worst = 0.0
+    for _ in range(GRAD_SAMPLES):
+        k = inputs[int(rng.integers(len(inputs)))]
+        flat_index = int(rng.integers(analytic[k].size))
+        values = []
+        for sign in (1.0, -1.0):
+            perturbed = fresh(False)
+            data = perturbed[k].numpy()
+            flat = data.reshape(-1)
+            flat[flat_index] += sign * GRAD_EPS
+            perturbed[k] = wp.array(data, dtype=perturbed[k].dtype, device="cpu")
+            launch(kernel, perturbed, launch_spec, "cpu")
+            values.append(_loss(perturbed, outputs, weights))
+        numeric = (values[0] - values[1]) / (2 * GRAD_EPS)
+        exact = float(analytic[k].reshape(-1)[flat_index])
+        error = abs(exact - numeric) / max(abs(exact), abs(numeric), 1e-1)
+        worst = max(worst, error)
+    return worst <= GRAD_TOLERANCE, worst
+
+
+def validate_kernel(
+    kernel: Any,
+    source: str,
+    kernel_name: str,
+    seed: int,
+    launch_spec: dict | None,
+    *,
+    trials: int = 3,
+    devices: tuple[str, ...] = ("cpu",),
+    grad_check: bool = True,
+) -> ValidationResult:
+    """Every check for one compiled kernel: ``trials`` input sets on the CPU (and on CUDA, compared with the
+    CPU, when ``"cuda"`` is in ``devices``), then a gradient check if the kernel is differentiable."""
+    result = ValidationResult(trials=trials)
+    cpu_outputs: list[list[np.ndarray]] = []
+    try:
+        for trial in range(trials):
+            args, _keep = make_arguments(kernel, seed + trial, launch_spec, "cpu")
+            launch(kernel, args, launch_spec, "cpu")
+            cpu_outputs.append(_outputs(args))
     except Exception as exc:  # noqa: BLE001 - a failed launch is a result
-        return LaunchResult(False, None, "launch_error", f"{type(exc).__name__}: {exc}")
-    finite = _all_finite(args)
-    return LaunchResult(True, finite, None if finite else "non_finite_output")
+        result.launched_cpu = False
+        return result.fail("launch_error", f"{type(exc).__name__}: {exc}")
+    result.launched_cpu = True
+    result.outputs_finite = all(_finite(values) for outputs in cpu_outputs for values in outputs)
+    if not result.outputs_finite:
+        return result.fail("non_finite_output")
+
+    if "cuda" in devices:
+        loose = "atomic" in source or "+=" in source or "tile_" in source
+        try:
+            worst = 0.0
+            agree = True
+            for trial in range(trials):
+                args, _keep = make_arguments(kernel, seed + trial, launch_spec, "cuda")
+                launch(kernel, args, launch_spec, "cuda")
+                ok, diff = compare_outputs(cpu_outputs[trial], _outputs(args), loose)
+                agree &= ok
+                worst = max(worst, diff)
+            result.launched_cuda, result.cpu_cuda_agree, result.cpu_cuda_max_abs_diff = True, agree, worst
+        except Exception as exc:  # noqa: BLE001
+            result.launched_cuda = False
+            return result.fail("cuda_launch_error", f"{type(exc).__name__}: {exc}")
+        if not result.cpu_cuda_agree:
+            result.fail("cpu_cuda_mismatch", f"max abs diff {worst:g}")
+
+    if grad_check:
+        specs = wi.kernel_args(kernel)
+        roles = array_roles(source, kernel_name, [s.name for s in specs if s.is_array])
+        has_float = {
+            role: any(s.is_array and s.name in names and not s.layout.is_int and not s.layout.is_struct for s in specs)
+            for role, names in (("in", roles.read - roles.written), ("out", roles.written))
+        }
+        result.differentiable = roles.not_differentiable is None and has_float["in"] and has_float["out"]
+        if result.differentiable:
+            try:
+                result.grad_check, result.grad_max_rel_err = gradient_check(kernel, seed, launch_spec, roles)
+            except Exception as exc:  # noqa: BLE001
+                result.grad_check = False
+                return result.fail("grad_error", f"{type(exc).__name__}: {exc}")
+            if not result.grad_check:
+                result.fail("grad_mismatch", f"max relative error {result.grad_max_rel_err:.3g}")
+    return result
