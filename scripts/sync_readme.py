@@ -32,8 +32,16 @@ def config_table() -> str:
     return "\n".join(["| field | default | meaning |", "|---|---|---|", *rows])
 
 
+def category_table() -> str:
+    from warp_ir_dataset import CATEGORIES
+
+    rows = [f"| `{name}` | {CATEGORIES.get(name).description} |" for name in CATEGORIES.names()]
+    return "\n".join(["| category | what its kernels exercise |", "|---|---|", *rows])
+
+
 def synced(text: str) -> str:
-    for marker, table in (("fields", field_table()), ("config", config_table())):
+    tables = (("fields", field_table()), ("config", config_table()), ("categories", category_table()))
+    for marker, table in tables:
         pattern = re.compile(rf"(<!-- {marker}:start -->\n).*?(\n<!-- {marker}:end -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md lacks the <!-- {marker}:start --> / <!-- {marker}:end --> markers")
