@@ -35,7 +35,7 @@ def config_table() -> str:
 def category_table() -> str:
     from warp_ir_dataset import CATEGORIES
 
-    rows = [f"| `{name}` | {CATEGORIES.get(name).description} |" for name in CATEGORIES.names()]
+    rows = [f"| `{name}` | {CATEGORIES.get(name).description.replace('|', r'\|')} |" for name in CATEGORIES.names()]
     return "\n".join(["| category | what its kernels exercise |", "|---|---|", *rows])
 
 
