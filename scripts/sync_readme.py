@@ -35,7 +35,10 @@ def config_table() -> str:
 def category_table() -> str:
     from warp_ir_dataset import CATEGORIES
 
-    rows = [f"| `{name}` | {CATEGORIES.get(name).description.replace('|', r'\|')} |" for name in CATEGORIES.names()]
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")  # a bare | would end the table cell
+
+    rows = [f"| `{name}` | {cell(CATEGORIES.get(name).description)} |" for name in CATEGORIES.names()]
     return "\n".join(["| category | what its kernels exercise |", "|---|---|", *rows])
 
 
