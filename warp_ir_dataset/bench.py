@@ -53,9 +53,11 @@ def _baseline(config: GenerationConfig, indices: list[int], seconds: Counter) ->
     return time.perf_counter() - start
 
 
-def _in_process(config: GenerationConfig, indices: list[int], seconds: Counter) -> tuple[float, list[dict]]:
+def _in_process(
+    config: GenerationConfig, indices: list[int], seconds: Counter, cpu_optimization_level: int | None = 0
+) -> tuple[float, list[dict]]:
     start = time.perf_counter()
-    records = list(generate_records(config, indices, seconds=seconds))
+    records = list(generate_records(config, indices, seconds=seconds, cpu_optimization_level=cpu_optimization_level))
     return time.perf_counter() - start, records
 
 
@@ -68,6 +70,20 @@ def _parquet_seconds(records: list[dict]) -> float:
         start = time.perf_counter()
         datasets.Dataset.from_list(records, features=FEATURES).to_parquet(os.path.join(tmp, "bench.parquet"))
         return time.perf_counter() - start
+
+
+def run_sweep(count: int, seed: int, batch_sizes: tuple[int, ...], levels: tuple[int | None, ...]) -> dict[str, Any]:
+    """The in-process pipeline at each batch size (level 0) and each CPU optimization level (largest batch)."""
+    indices = list(range(count))
+    results: dict[str, Any] = {}
+    settings = [(b, 0) for b in batch_sizes] + [(max(batch_sizes), lv) for lv in levels if lv != 0]
+    for batch_size, level in settings:
+        _fresh_cache()
+        config = GenerationConfig(count=count, seed=seed, batch_size=batch_size)
+        elapsed, _ = _in_process(config, indices, Counter(), cpu_optimization_level=level)
+        name = f"batch {batch_size}, -O{level if level is not None else ' default'}"
+        results[name] = round(count / elapsed, 3)
+    return results
 
 
 def run_benchmark(count: int = 64, seed: int = 0, workers: int = 2, batch_size: int = 32) -> dict[str, Any]:

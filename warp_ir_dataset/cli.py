@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--workers", type=int, default=2, help="worker processes for run (d) (default: 2)")
     bench.add_argument("--batch-size", type=int, default=32, help="kernels per module (default: 32)")
     bench.add_argument("--json", help="also write every figure to this JSON file")
+    bench.add_argument(
+        "--sweep", action="store_true", help="instead: samples/s at batch sizes 8-64 and CPU optimization levels 0-2"
+    )
     return parser
 
 
@@ -161,10 +164,14 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import dumps, format_benchmark, run_benchmark
+    from .bench import dumps, format_benchmark, run_benchmark, run_sweep
 
-    result = run_benchmark(count=args.count, seed=args.seed, workers=args.workers, batch_size=args.batch_size)
-    print(format_benchmark(result))
+    if args.sweep:
+        result = run_sweep(args.count, args.seed, batch_sizes=(8, 16, 32, 64), levels=(0, 1, 2))
+        print("\n".join(f"{name:24s} {rate:8.3f} samples/s" for name, rate in result.items()))
+    else:
+        result = run_benchmark(count=args.count, seed=args.seed, workers=args.workers, batch_size=args.batch_size)
+        print(format_benchmark(result))
     if args.json:
         Path(args.json).write_text(dumps(result))
     return 0

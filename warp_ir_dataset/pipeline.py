@@ -130,7 +130,11 @@ def _check(
 
 
 def generate_records(
-    config: GenerationConfig, indices: Iterable[int], stats: Counter | None = None, seconds: Counter | None = None
+    config: GenerationConfig,
+    indices: Iterable[int],
+    stats: Counter | None = None,
+    seconds: Counter | None = None,
+    cpu_optimization_level: int | None = 0,
 ) -> Iterator[dict[str, Any]]:
     """One record per sample index, in the order given.
 
@@ -139,11 +143,18 @@ def generate_records(
         indices: sample indices (any order; each is generated independently of the others).
         stats: a Counter that receives ``generated`` and ``dropped_<reason>`` counts.
         seconds: a Counter that receives seconds per stage (see ``timing.STAGES``).
+        cpu_optimization_level: Clang level of the validation builds (0: fastest to compile; the benchmark
+            compares levels).
     """
     stats = stats if stats is not None else Counter()
     seconds = seconds if seconds is not None else Counter()
     devices = resolve_devices(config) if config.validate else ("cpu",)
-    compiler = BatchCompiler(compile_cpu=config.validate, include_ptx=config.include_ptx, ptx_arch=config.ptx_arch)
+    compiler = BatchCompiler(
+        compile_cpu=config.validate,
+        include_ptx=config.include_ptx,
+        ptx_arch=config.ptx_arch,
+        cpu_optimization_level=cpu_optimization_level,
+    )
     compiler.seconds = seconds
     for chunk in _batched(indices, config.batch_size):
         attempts = dict.fromkeys(chunk, 0)
