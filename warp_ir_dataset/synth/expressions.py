@@ -200,7 +200,8 @@ class ExpressionGenerator:
             return literal(t, rng)
         prod = _weighted_choice(rng, prods, lambda p: p.weight)
         operands = [self.expr(op, depth - 1, scope, leaf_bias) for op in prod.operands]
-        return prod.template.format(*operands, k=rng.randrange(max(1, min(prod.operands[0].length, 3))))
+        width = prod.operands[0].length if prod.operands else 1
+        return prod.template.format(*operands, k=rng.randrange(max(1, min(width, 3))))
 
     def _pick_variable(self, names: list[str]) -> str:
         # favour variables read least so far: fewer dead locals, more data flow between statements
