@@ -257,6 +257,15 @@ def array_roles(source: str, kernel_name: str, array_names: list[str]) -> ArrayR
                         written.add(arg.id)
                     else:
                         read.add(arg.id)
+    # an atomic whose returned (old) value is used: Warp's backward pass does not replay atomics
+    statements = {id(node.value) for node in ast.walk(kernel) if isinstance(node, ast.Expr)}
+    atomic_result_used = any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr.startswith("atomic_")
+        and id(node) not in statements
+        for node in ast.walk(kernel)
+    )
     # helpers count too: they run inside this kernel's forward and adjoint
     dynamic_loops = False
     for node in ast.walk(tree):
@@ -278,6 +287,8 @@ def array_roles(source: str, kernel_name: str, array_names: list[str]) -> ArrayR
         reason = f"updates arrays in place ({', '.join(sorted(written & read))})"
     elif blocking:
         reason = f"uses piecewise-constant or discrete operations ({', '.join(blocking)})"
+    elif atomic_result_used:
+        reason = "uses the value an atomic returns (the backward pass does not replay atomics)"
     elif dynamic_loops:
         reason = "dynamic loops (while/break/continue): Warp does not differentiate their mutated variables"
     elif "rand_init" in used_builtins:

@@ -80,7 +80,9 @@ def load_kernel_source(source: str, kernel_name: str, module_name: str, filename
     saved_counts = wp_context.function_key_counts
     wp_context.function_key_counts = {}
     try:
-        exec(compile(source, filename, "exec"), namespace)
+        # dont_inherit: this module's `from __future__ import annotations` must not leak into the generated
+        # code, or @wp.struct field annotations stay strings that Warp cannot resolve
+        exec(compile(source, filename, "exec", dont_inherit=True), namespace)
     finally:
         wp_context.function_key_counts = saved_counts
     kernel = namespace.get(kernel_name)

@@ -31,7 +31,13 @@ def test_every_category_writes_one_kernel_with_prefixed_helpers():
             assert k.category == name
             funcs = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
             kernels = [f for f in funcs if any(ast.unparse(d) == "wp.kernel" for d in f.decorator_list)]
-            helpers = [f for f in funcs if any(ast.unparse(d) == "wp.func" for d in f.decorator_list)]
+            helpers = [
+                f
+                for f in funcs
+                if any(
+                    ast.unparse(d) == "wp.func" or ast.unparse(d).startswith("wp.func_grad(") for d in f.decorator_list
+                )
+            ]
             assert [f.name for f in kernels] == [k.kernel_name]
             assert len(funcs) == len(kernels) + len(helpers)
             # helper names are unique per kernel, so many kernels can share one Warp module
