@@ -81,8 +81,12 @@ def test_array_roles():
     assert roles.read == {"x", "v"} and roles.written == {"out"} and roles.not_differentiable is None
     roles = array_roles(inspect.getsource(scale_in_place.func), "scale_in_place", ["x"])
     assert "in place" in roles.not_differentiable
-    loop = "import warp as wp\n\n@wp.kernel\ndef k(x: wp.array(dtype=float)):\n    i = wp.tid()\n    j = int(0)\n"
-    loop += "    while j < 3:\n        j = j + 1\n"
+    by_reference = (
+        "import warp as wp\n\n@wp.kernel\ndef k(x: wp.array(dtype=float)):\n    t = wp.tile_map(wp.floor, x)\n"
+    )
+    assert "floor" in array_roles(by_reference, "k", ["x"]).not_differentiable
+    loop = "import warp as wp\n\n@wp.kernel\ndef k(x: wp.array(dtype=float)):\n    i = wp.tid()\n    j = float(0.0)\n"
+    loop += "    while j < 3.0:\n        j = j + 1.0\n"
     assert "dynamic loops" in array_roles(loop, "k", ["x"]).not_differentiable
 
 
