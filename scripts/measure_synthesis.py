@@ -66,6 +66,8 @@ def main() -> int:
     for key, value in sources.items():
         print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
     sys.stdout.flush()
+    if args.compile_count == 0:
+        return 0
 
     rows = []
     start = time.perf_counter()
