@@ -16,6 +16,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ECHOED_STATEMENT = re.compile(r"^\s*// (?:adj: )?(.*?)\s+<L (\d+)>\s*$", re.M)
 
 
+_ORIGIN = re.compile(r"^// (.+):(\d+)$")
+_KERNEL_FUNCTION = re.compile(r"_(?:cpu|cuda)_kernel_(?:forward|backward)\(")
+
+
+def own_echoed_statements(code: str, filename: str) -> list[tuple[str, str]]:
+    """Echoed (statement, line) pairs of the kernel and of helpers defined in ``filename``.
+
+    Helpers from Warp's own library (``quat_to_euler``, ``norm_l1``, ...) echo lines of Warp's files; they
+    are checked to come from ``warp/`` (a machine-independent path) and otherwise skipped.
+    """
+    own: list[tuple[str, str]] = []
+    origin = None
+    for line in code.splitlines():
+        if match := _ORIGIN.match(line):
+            origin = match.group(1)
+            assert origin == filename or origin.startswith("warp/"), origin
+        elif _KERNEL_FUNCTION.search(line):
+            origin = filename
+        elif (match := ECHOED_STATEMENT.match(line)) and origin == filename:
+            own.append((match.group(1), match.group(2)))
+    return own
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_warp_cache(tmp_path_factory):
     """Warp's kernel cache lives in a temporary folder for the whole session, never in ~/.cache/warp."""

@@ -11,7 +11,11 @@ from warp_ir_dataset import CATEGORIES, FEATURES
 from warp_ir_dataset.pipeline import split_indices, split_of
 from warp_ir_dataset.schema import IR_FIELDS
 
-from .conftest import ECHOED_STATEMENT
+from .conftest import own_echoed_statements
+
+
+def source_filename_of(record: dict) -> str:
+    return f"<warp_ir_dataset/{record['kernel_name']}.py>"
 
 
 def test_forty_records_over_three_splits(dataset40, records40):
@@ -40,7 +44,7 @@ def test_ir_belongs_to_its_python(records40):
         assert f"{r['kernel_name']}_" in r["cuda_forward"].split("_cuda_kernel_forward")[0].split()[-1]
         assert "_cpu_kernel_forward" in r["cpp_forward"] and "_cpu_kernel_backward" in r["cpp_backward"]
         for field in IR_FIELDS:
-            echoed = ECHOED_STATEMENT.findall(r[field])
+            echoed = own_echoed_statements(r[field], source_filename_of(r))
             assert echoed, (r["id"], field)
             for statement, line in echoed:
                 # each echoed statement is the source line Warp says it came from

@@ -20,6 +20,8 @@ def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, ca
         "data/test-00000-of-00001.parquet",
         "data/train-00000-of-00001.parquet",
         "data/validation-00000-of-00001.parquet",
+        "plots/categories.png",
+        "plots/lengths.png",
     ]
     loaded = datasets.load_dataset(str(out), cache_dir=hf_cache)
     assert set(loaded) == set(dataset40)

@@ -38,8 +38,8 @@ def test_bad_values_name_field_and_value(kwargs, fragment):
 
 
 def test_unknown_category_is_a_config_error_listing_available():
-    with pytest.raises(UnknownCategoryError, match=r"Unknown category 'matrix'\. Available: arithmetic, atomic"):
-        GenerationConfig(categories=["arithmetic", "matrix"])
+    with pytest.raises(UnknownCategoryError, match=r"Unknown category 'matrices'\. Available: arithmetic, atomic"):
+        GenerationConfig(categories=["arithmetic", "matrices"])
 
 
 def test_values_are_normalised():

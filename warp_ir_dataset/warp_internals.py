@@ -188,7 +188,16 @@ def kernel_code(kernel: Any) -> KernelCode:
         code.append(structs + builder._codegen_functions(helpers, device, forward_only=True) + forward)
         code.append(builder._codegen_functions(helpers, device, reverse_only=True) + full[len(forward) :])
     symbol = wp_codegen.cuda_kernel_forward_name(kernel).removesuffix("_cuda_kernel_forward")
-    return KernelCode(symbol, *code)
+    return KernelCode(symbol, *(_portable(text) for text in code))
+
+
+#: Warp's own @wp.func helpers (e.g. quat_to_euler) are echoed with their file's absolute path.
+_WARP_PACKAGE_DIR = os.path.dirname(os.path.abspath(wp.__file__)) + os.sep
+
+
+def _portable(code: str) -> str:
+    """Code with the install location of warp-lang replaced by ``warp/``, so it is the same on every machine."""
+    return code.replace(_WARP_PACKAGE_DIR, "warp/")
 
 
 # ---------------------------------------------------------------------------------------------- compile

@@ -64,19 +64,16 @@ class _State:
             return self.param(name, low, high)
         return _lit(self.w, low, high)
 
-    def pick(self, t: WarpType, depth: int = 1, prefer: list[str] | None = None) -> str:
-        """A local of type ``t`` (preferring ``prefer``) or a short expression."""
-        rng = self.w.rng
-        if prefer and rng.random() < 0.85:
-            return rng.choice(prefer)
+    def pick(self, t: WarpType, depth: int = 1) -> str:
+        """A local of type ``t`` or a short expression."""
         names = self.w.locals_of(t)
-        if names and rng.random() < 0.75:
-            return rng.choice(names)
+        if names and self.w.rng.random() < 0.75:
+            return self.w.rng.choice(names)
         return self.w.expr(t, depth)
 
-    def var(self, t: WarpType, depth: int = 1, prefer: list[str] | None = None) -> str:
+    def var(self, t: WarpType, depth: int = 1) -> str:
         """Like :meth:`pick`, but always a name (an expression is first assigned to a local)."""
-        value = self.pick(t, depth, prefer)
+        value = self.pick(t, depth)
         if value.isidentifier():
             return value
         return self.w.assign_value(value, t)
@@ -314,7 +311,9 @@ def _eigen(w: KernelWriter, st: _State) -> None:
     separated = False  # principal axes are only used where the principal values are well apart
     if st.points and w.can_nest and rng.random() < 0.6:
         pts = rng.choice(st.points)
-        center = st.pick(VEC3, prefer=st.bounded_of(VEC3))
+        # offsets from this point (or an input position): a constant centre would make the covariance
+        # nearly rank one, with two close principal values
+        center = rng.choice([f"{pts}[i]", *st.bounded_of(VEC3)])
         C = w.assign_value(rng.choice(("wp.mat33()", "wp.mat33(0.0)")), MAT33)
         n = rng.randint(3, 4 + w.level)
         with w.block(f"for j in range({n})"):
@@ -468,8 +467,10 @@ def _components(w: KernelWriter, st: _State) -> None:
             with w.block("for r in range(3)"):
                 w.define("r", INT)
                 w.emit(f"{acc} = {acc} + " + rng.choice((f"wp.length({M}[r])", f"wp.abs({M}[r, r])")))
-        elif use == "gram":
-            M = st.var(MAT33)
+        elif use == "gram":  # re-orthonormalise a well-conditioned frame (rows far from parallel)
+            M = st.generic33()
+            if not M.isidentifier():
+                M = w.assign_value(M, MAT33)
             e0 = w.assign_value(f"wp.normalize({M}[0])", VEC3)
             e1 = w.assign_value(f"wp.normalize({M}[1] - wp.dot({M}[1], {e0}) * {e0})", VEC3)
             e2 = w.assign_value(f"wp.cross({e0}, {e1})", VEC3)
