@@ -1,9 +1,10 @@
-"""Launch checks: deterministic random inputs from a kernel's signature, a CPU launch, finiteness.
+"""Validation: deterministic inputs, CPU (and CUDA) launches over several trials, gradient checks.
 
 Inputs follow the kernel's *launch spec* (written by the generator, stored with each record as JSON):
 the launch dimensions, an optional tiled block size, and per-argument *recipes* that say how to fill an
 argument when random values would not do (indices that must stay in range, meshes and other geometry).
-Each check returns a :class:`LaunchResult`; a failure is a result with a ``reason``, never an exception.
+``validate_kernel`` returns a :class:`ValidationResult`; a failed check is a result with a ``reason``,
+never an exception.
 """
 
 from __future__ import annotations
