@@ -17,6 +17,7 @@ from ..category import register_category
 from ..expressions import Production
 from ..types import FLOAT, INT, MAT22, MAT33, MAT44, QUAT, VEC2, VEC3, VEC4, WarpType, float_literal
 from ..writer import KernelWriter
+from .common import reduced_depth, store
 
 _G = "matrix"
 #: Types under which decomposition factors (singular / eigen vectors) are kept once a motif has used
@@ -209,21 +210,6 @@ def _productions(w: KernelWriter, st: _State, sizes: set[int]) -> list[Productio
     prods += p44 if 4 in sizes else []
     # each kernel draws its own palette: most productions, never all of them
     return [p for p in prods if rng.random() < 0.8]
-
-
-def _depth(w: KernelWriter) -> int:
-    """Depth of the random expressions between motifs and in the stores: one less than the level's, so
-    that products of products stay within what float32 finite differences can check."""
-    return max(1, w.limits.depth - 1)
-
-
-def _store(w: KernelWriter, t: WarpType) -> None:
-    """An output array of ``t`` written at ``i``, folding in up to two locals of ``t`` nothing has read."""
-    out = w.output_array(t)
-    unread = [n for n in w.locals_of(t) if w.gen.uses.get(n, 0) == 0][-2:]
-    for name in unread:
-        w.gen.uses[name] = 1
-    w.emit(f"{out}[i] = {' + '.join([*unread, w.expr(t, _depth(w))])}")
 
 
 # ------------------------------------------------------------------------------------------- motifs
@@ -646,11 +632,11 @@ def matrix(w: KernelWriter) -> None:
     for motif in motifs:
         _MOTIFS[motif][0](w, st)
         if rng.random() < 0.5:
-            w.assign(rng.choice((MAT33, VEC3, FLOAT)), _depth(w))
+            w.assign(rng.choice((MAT33, VEC3, FLOAT)), reduced_depth(w))
     for _ in range(rng.randint(0, max(1, w.limits.statements // 3))):
-        w.assign(rng.choice((MAT33, MAT33, VEC3, FLOAT)), _depth(w))
+        w.assign(rng.choice((MAT33, MAT33, VEC3, FLOAT)), reduced_depth(w))
     primary = rng.choice((MAT33, MAT33, VEC3))
-    _store(w, primary)
+    store(w, primary, reduced_depth(w))
     extra = [t for t in (FLOAT, VEC3, MAT22, MAT44) if t is not primary and w.locals_of(t) and rng.random() < 0.4]
     for t in extra[:2]:
-        _store(w, t)
+        store(w, t, reduced_depth(w))

@@ -19,6 +19,7 @@ from ..category import register_category
 from ..expressions import Production
 from ..types import FLOAT, INT, MAT33, MAT44, QUAT, TRANSFORM, VEC3, WarpType, float_literal
 from ..writer import KernelWriter
+from .common import reduced_depth, store
 
 _G = "quat"
 _AXES = ("wp.vec3(1.0, 0.0, 0.0)", "wp.vec3(0.0, 1.0, 0.0)", "wp.vec3(0.0, 0.0, 1.0)")
@@ -135,21 +136,6 @@ def _productions(w: KernelWriter) -> list[Production]:
         Production(MAT44, "({0} @ {1})", (MAT44, MAT44), _G, 0.5),
     ]
     return [p for p in prods if rng.random() < 0.8]
-
-
-def _depth(w: KernelWriter) -> int:
-    """Depth of the random expressions between motifs and in the stores: one less than the level's, so
-    that products of products stay within what float32 finite differences can check."""
-    return max(1, w.limits.depth - 1)
-
-
-def _store(w: KernelWriter, t: WarpType) -> None:
-    """An output array of ``t`` written at ``i``, folding in up to two locals of ``t`` nothing has read."""
-    out = w.output_array(t)
-    unread = [n for n in w.locals_of(t) if w.gen.uses.get(n, 0) == 0][-2:]
-    for name in unread:
-        w.gen.uses[name] = 1
-    w.emit(f"{out}[i] = {' + '.join([*unread, w.expr(t, _depth(w))])}")
 
 
 # ------------------------------------------------------------------------------------------- motifs
@@ -520,11 +506,11 @@ def quaternion(w: KernelWriter) -> None:
     for motif in rng.choices(names, [_MOTIFS[n][1] for n in names], k=count):
         _MOTIFS[motif][0](w, st)
         if rng.random() < 0.4:
-            w.assign(rng.choice((QUAT, VEC3, TRANSFORM, FLOAT)), _depth(w))
+            w.assign(rng.choice((QUAT, VEC3, TRANSFORM, FLOAT)), reduced_depth(w))
     for _ in range(rng.randint(0, max(1, w.limits.statements // 3))):
-        w.assign(rng.choice((QUAT, VEC3, VEC3, TRANSFORM, FLOAT)), _depth(w))
+        w.assign(rng.choice((QUAT, VEC3, VEC3, TRANSFORM, FLOAT)), reduced_depth(w))
     primary = rng.choice((QUAT, TRANSFORM, VEC3))
-    _store(w, primary)
+    store(w, primary, reduced_depth(w))
     for t in (QUAT, TRANSFORM, VEC3, FLOAT):
         if t is not primary and w.locals_of(t) and rng.random() < 0.35:
-            _store(w, t)
+            store(w, t, reduced_depth(w))
