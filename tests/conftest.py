@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def own_echoed_statements(code: str, filename: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_warp_cache(tmp_path_factory):
-    """Warp's kernel cache lives in a temporary folder for the whole session, never in ~/.cache/warp."""
+    """Warp's kernel cache and the shared precompiled header live in temporary folders for the session
+    (never in ~/.cache); worker processes and fresh interpreters inherit the header folder."""
+    os.environ[warp_internals.PCH_CACHE_ENV] = str(tmp_path_factory.mktemp("warp_pch"))
     warp_internals.init_warp(tmp_path_factory.mktemp("warp_kernel_cache"))
 
 

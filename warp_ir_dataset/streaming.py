@@ -18,10 +18,11 @@ import datasets
 from .config import SPLITS, GenerationConfig
 from .pipeline import generate_records, split_of
 from .schema import FEATURES
+from .warp_internals import warm_up_cpu_compiler
 
 #: Stripes of a stream: enough for a few DataLoader workers on each of several ranks.
 DEFAULT_NUM_SHARDS = 16
-FIRST_BATCH = 2
+FIRST_BATCH = 1
 
 
 def _stripe_indices(
@@ -55,6 +56,8 @@ def stream_split(
     """The records of ``split`` among sample indices ``0..limit-1`` (all of them if ``limit`` is None)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    if config.validate:
+        warm_up_cpu_compiler()  # overlaps with datasets' import of torch below
     return datasets.IterableDataset.from_generator(
         _generate_stripes,
         features=FEATURES,

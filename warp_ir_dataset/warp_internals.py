@@ -7,10 +7,13 @@ and records :func:`warp_version` in every record. Other modules use the plain fu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import linecache
 import os
+import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from .errors import NotAKernelError
 _CODEGEN_OVERRIDES = {"mode": "release", "enable_backward": True}
 
 _initialized_cache: str | None = None
+_source_lock = threading.Lock()
 
 
 def warp_version() -> str:
@@ -77,14 +81,15 @@ def load_kernel_source(source: str, kernel_name: str, module_name: str, filename
     init_warp()
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     namespace: dict[str, Any] = {"__name__": module_name}
-    saved_counts = wp_context.function_key_counts
-    wp_context.function_key_counts = {}
-    try:
-        # dont_inherit: this module's `from __future__ import annotations` must not leak into the generated
-        # code, or @wp.struct field annotations stay strings that Warp cannot resolve
-        exec(compile(source, filename, "exec", dont_inherit=True), namespace)
-    finally:
-        wp_context.function_key_counts = saved_counts
+    with _source_lock:  # the helper-name counter is process-wide
+        saved_counts = wp_context.function_key_counts
+        wp_context.function_key_counts = {}
+        try:
+            # dont_inherit: this module's `from __future__ import annotations` must not leak into the
+            # generated code, or @wp.struct field annotations stay strings that Warp cannot resolve
+            exec(compile(source, filename, "exec", dont_inherit=True), namespace)
+        finally:
+            wp_context.function_key_counts = saved_counts
     kernel = namespace.get(kernel_name)
     if not is_kernel(kernel):
         raise NotAKernelError(f"source defines no @wp.kernel named {kernel_name!r}")
@@ -219,9 +224,142 @@ def capture_native_stderr() -> Iterator[list[str]]:
             captured.append(sink.read().decode("utf-8", errors="replace"))
 
 
+#: Where Clang's precompiled headers are shared between processes; an empty value turns sharing off.
+PCH_CACHE_ENV = "WARP_IR_PCH_CACHE"
+#: (thread folder, file name) of headers copied in from the shared folder, and of those Warp discarded.
+_pch_seeded: set[tuple[str, str]] = set()
+_pch_rejected: set[tuple[str, str]] = set()
+
+
+def shared_pch_dir() -> Path | None:
+    """The folder that shares Clang's precompiled Warp headers between processes (None: not shared).
+
+    Warp builds its precompiled header (~1-3 s) in a fresh temporary folder in every process, so every
+    worker and every new interpreter pays for it again. The header depends only on the Warp install and
+    the compile flags (which are in its file name), so one copy per install serves all processes. The
+    folder is ``$WARP_IR_PCH_CACHE`` (default ``~/.cache/warp_ir_dataset/pch``), one subfolder per Warp
+    version and install; Warp itself discards a header that Clang cannot use, and builds a new one.
+    """
+    value = os.environ.get(PCH_CACHE_ENV)
+    if value is not None and not value.strip():
+        return None
+    if value:
+        root = Path(value).expanduser()
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "warp_ir_dataset" / "pch"
+    header = Path(_WARP_PACKAGE_DIR, "native", "builtin.h")
+    try:
+        stamp = f"{header.stat().st_mtime_ns}:{header.stat().st_size}"
+    except OSError:
+        stamp = "?"
+    install = hashlib.sha256(f"{_WARP_PACKAGE_DIR}\0{stamp}".encode()).hexdigest()[:16]
+    return root / f"warp-{warp_version()}-{install}"
+
+
+def _is_clang_pch(name: str) -> bool:
+    return name.startswith("builtin_") and name.endswith(".pch")
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` under a temporary name, then rename: readers never see half a file."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def exchange_precompiled_headers(local: str | os.PathLike, shared: str | os.PathLike, after_compile: bool) -> None:
+    """Before a compile, copy shared headers into ``local`` (a thread's Warp folder); after it, share new ones.
+
+    A header copied in that Warp then discarded (Clang could not use it) is removed from ``shared``, so
+    the one Warp builds next replaces it, and is not copied into ``local`` again. Sharing is an
+    optimisation: folder errors are ignored.
+    """
+    local, shared = str(local), Path(shared)
+    with contextlib.suppress(OSError):
+        present = {name for name in os.listdir(local) if _is_clang_pch(name)}
+        if not after_compile:
+            for name in os.listdir(shared) if shared.is_dir() else ():
+                if _is_clang_pch(name) and name not in present and (local, name) not in _pch_rejected:
+                    _copy_atomically(shared / name, Path(local, name))
+                    _pch_seeded.add((local, name))
+            return
+        for key in [key for key in _pch_seeded if key[0] == local and key[1] not in present]:
+            _pch_seeded.discard(key)
+            _pch_rejected.add(key)
+            (shared / key[1]).unlink(missing_ok=True)
+        for name in present:
+            if not (shared / name).exists():
+                shared.mkdir(parents=True, exist_ok=True)
+                _copy_atomically(Path(local, name), shared / name)
+
+
+def _exchange_precompiled_headers(after_compile: bool) -> None:
+    shared = shared_pch_dir()
+    local = wp_context.runtime.get_clang_pch_dir() if wp_context.runtime is not None else None
+    if shared is not None and local is not None:
+        exchange_precompiled_headers(local, shared, after_compile)
+
+
+_WARM_UP_SOURCE = """
+import warp as wp
+
+@wp.kernel
+def warm_up(a: wp.array(dtype=float)):
+    a[wp.tid()] = a[wp.tid()] * 2.0
+"""
+_warm_up_thread: threading.Thread | None = None
+
+
+def warm_up_cpu_compiler(optimization_level: int | None = 0) -> None:
+    """Start loading Clang and preparing the precompiled header in a background thread.
+
+    A stream calls this before ``datasets`` imports torch (seconds of Python), so the first compile finds
+    Clang ready. Clang runs without the GIL, so the two overlap on a second core. The first
+    :func:`compile_cpu` waits for the warm-up; it happens once per process, and failures are ignored
+    (the real compile reports its own).
+    """
+    global _warm_up_thread
+    if _warm_up_thread is not None:
+        return
+    init_warp()
+
+    def warm_up() -> None:
+        with contextlib.suppress(Exception):
+            kernel = load_kernel_source(_WARM_UP_SOURCE, "warm_up", "warp_ir_warm_up", "<warp_ir_warm_up>")
+            try:
+                _compile_cpu(kernel.module, optimization_level)
+            finally:
+                release_module(kernel.module)
+                forget_source("<warp_ir_warm_up>")
+
+    # not a daemon: interpreter shutdown must not pull Warp's runtime from under a running Clang
+    _warm_up_thread = threading.Thread(target=warm_up, name="warp-ir-warm-up")
+    _warm_up_thread.start()
+
+
+def _wait_for_warm_up() -> None:
+    warm_up = _warm_up_thread
+    if warm_up is not None and warm_up is not threading.current_thread():
+        warm_up.join()
+
+
+# A process forked mid-warm-up (DataLoader workers, by default) would inherit a half-done compile and
+# possibly a held lock; forking waits for it, and the children then find the header in the shared folder.
+os.register_at_fork(before=_wait_for_warm_up)
+
+
 def compile_cpu(module: Any, optimization_level: int | None = 0) -> None:
     """Compile (and load) a module for the CPU; raises with Clang's diagnostics on failure."""
+    _wait_for_warm_up()
+    _compile_cpu(module, optimization_level)
+
+
+def _compile_cpu(module: Any, optimization_level: int | None) -> None:
     module.options["optimization_level"] = optimization_level
+    _exchange_precompiled_headers(after_compile=False)
     with capture_native_stderr() as err:
         try:
             module.load("cpu", block_dim=1)  # the block size wp.launch uses on the CPU
@@ -229,6 +367,7 @@ def compile_cpu(module: Any, optimization_level: int | None = 0) -> None:
             failure = exc
         else:
             failure = None
+    _exchange_precompiled_headers(after_compile=True)
     if failure is not None:
         raise RuntimeError(f"{failure}\n{''.join(err)[-4000:]}".strip()) from failure
 
