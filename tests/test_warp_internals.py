@@ -96,7 +96,7 @@ pid = os.fork()
 if pid == 0:  # a DataLoader worker, say: it must not inherit a half-done compile or a held lock
     kernel = wi.load_kernel_source(SOURCE, "triple", "fork_test", "<fork_test>")
     wi.compile_cpu(kernel.module)
-    os._exit(0)
+    sys.exit(0)  # through the exit handlers: the child removes its scratch folder
 print("warm-up running at fork:", wi._warm_up_thread.is_alive())
 _, status = os.waitpid(pid, 0)
 print("child exit:", os.waitstatus_to_exitcode(status))
@@ -111,3 +111,45 @@ def test_forking_waits_for_the_warm_up_and_the_child_compiles(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "warm-up running at fork: False" in out.stdout
     assert "child exit: 0" in out.stdout
+
+
+LEAVES_NOTHING_BEHIND = """
+import json, multiprocessing, os, warp as wp
+from warp_ir_dataset import GenerationConfig, generate_records
+from warp_ir_dataset import warp_internals as wi
+
+def child(queue):  # a forked DataLoader worker, say: it leaves through os._exit
+    records = list(generate_records(GenerationConfig(count=8, seed=1, batch_size=2), [4, 5]))
+    runtime = wi.wp_context.runtime
+    queue.put({"cache": wp.config.kernel_cache_dir, "pch": [d.name for d in runtime._pch_dirs.values()],
+               "records": len(records)})
+
+records = list(generate_records(GenerationConfig(count=8, seed=1, batch_size=2, include_ptx=True), [0, 1, 2, 3]))
+cache = wp.config.kernel_cache_dir
+left = sorted(os.listdir(cache))
+queue = multiprocessing.get_context("fork").Queue()
+process = multiprocessing.get_context("fork").Process(target=child, args=(queue,))
+process.start()
+from_child = queue.get(timeout=300)
+process.join()
+print(json.dumps({"records": len(records), "cache": cache, "left": left, "scratch": str(wi._scratch[1]),
+                  "child": from_child, "child_exit": process.exitcode, "cache_after_child": os.path.isdir(cache)}))
+"""
+
+
+def test_a_process_and_its_forked_children_leave_no_files_behind(tmp_path):
+    """Compiled batches are deleted once released; scratch folders (kernel cache, PTX) at exit, also in a
+    forked multiprocessing child, which gets a kernel cache of its own and leaves through os._exit."""
+    env = {**os.environ, warp_internals.PCH_CACHE_ENV: str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", LEAVES_NOTHING_BEHIND], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["records"] == 4 and report["child"]["records"] == 2 and report["child_exit"] == 0
+    assert report["left"] == []  # every batch module's build folder was removed on release
+    assert report["cache"].startswith(report["scratch"])
+    assert report["child"]["cache"] != report["cache"] and report["cache_after_child"]
+    assert not os.path.exists(report["scratch"])
+    assert not os.path.exists(report["child"]["cache"])
+    assert report["child"]["pch"] and not any(os.path.exists(p) for p in report["child"]["pch"])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from warp_ir_dataset import GenerationConfig, generate_records
@@ -31,8 +34,11 @@ def test_killed_worker_is_a_clear_error():
 def test_pool_reports_a_worker_killed_mid_build(monkeypatch):
     real_run = _Worker.run
 
+    killed = []
+
     def run_then_die(self, config, indices):
         if 4 in indices:
+            killed.append(self.process.pid)
             self.process.kill()
         return real_run(self, config, indices)
 
@@ -40,3 +46,5 @@ def test_pool_reports_a_worker_killed_mid_build(monkeypatch):
     config = GenerationConfig(count=6, seed=8, complexity=(1, 1), validate=False)
     with WorkerPool(2) as pool, pytest.raises(WorkerError, match="samples 4..5"):
         list(pool.map(config, [[0, 1], [2, 3], [4, 5]]))
+    # the killed worker had made its scratch folder (kernel cache); the pool removed it
+    assert not list(Path(tempfile.gettempdir()).glob(f"warp_ir_{killed[0]}_*"))

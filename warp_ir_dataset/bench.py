@@ -37,7 +37,7 @@ from .workers import WorkerPool
 
 
 def _fresh_cache() -> None:
-    wi.init_warp(tempfile.mkdtemp(prefix="warp_ir_bench_cache_"))
+    wi.init_warp(wi.scratch_dir("bench_cache_"))
 
 
 def _baseline(config: GenerationConfig, indices: list[int], seconds: Counter) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import tempfile
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +66,7 @@ class BatchCompiler:
         compile_cpu: compile each batch for the CPU (needed to launch).
         include_ptx: compile each batch to PTX and attach each kernel's slice.
         ptx_arch: the ``sm_XX`` architecture number for PTX.
-        work_dir: scratch directory for PTX output (a private temp dir by default).
+        work_dir: scratch directory for PTX output (by default a folder removed when the process exits).
         cpu_optimization_level: Clang level of the CPU build: 0 by default (validation only needs to know
             that the code compiles and runs), ``None`` for Warp's default (-O2).
     """
@@ -84,10 +84,17 @@ class BatchCompiler:
         self.cpu_optimization_level = cpu_optimization_level
         self.include_ptx = include_ptx
         self.ptx_arch = ptx_arch
-        self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="warp_ir_build_"))
+        self._work_dir = Path(work_dir) if work_dir else None
         self._modules: list[Any] = []
         self._filenames: list[str] = []
         self.seconds: Counter = Counter()  # per stage: load, extraction, cpu_compile, ptx
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for NVRTC's output (made on first use; removed when the process exits)."""
+        if self._work_dir is None:
+            self._work_dir = wi.scratch_dir("build_")
+        return self._work_dir
 
     def build(self, sources: list[KernelSource]) -> list[BuiltKernel]:
         """Build ``sources`` (same order in the result). Call :meth:`release` once the kernels are launched."""
@@ -141,7 +148,10 @@ class BatchCompiler:
             if self.include_ptx:
                 stage = "ptx_compile_error"
                 with timed(self.seconds, "ptx"):
-                    module_ptx = wi.compile_ptx(module, self.ptx_arch, self.work_dir / module_name)
+                    try:
+                        module_ptx = wi.compile_ptx(module, self.ptx_arch, self.work_dir / module_name)
+                    finally:
+                        shutil.rmtree(self.work_dir / module_name, ignore_errors=True)
         except Exception as exc:  # noqa: BLE001
             wi.release_module(module)
             if len(loaded) == 1:

@@ -6,9 +6,12 @@ and records :func:`warp_version` in every record. Other modules use the plain fu
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
 import linecache
+import multiprocessing.util
 import os
 import shutil
 import sys
@@ -31,25 +34,67 @@ from .errors import NotAKernelError
 _CODEGEN_OVERRIDES = {"mode": "release", "enable_backward": True}
 
 _initialized_cache: str | None = None
+_private_cache_pid: int | None = None  # the process that made the private kernel cache in use, if it is one
 _source_lock = threading.Lock()
+_scratch: tuple[int, Path] | None = None  # (pid, folder)
 
 
 def warp_version() -> str:
     return wp.config.version
 
 
-def init_warp(kernel_cache_dir: str | os.PathLike | None = None) -> None:
-    """Initialise Warp quietly, with its kernel cache in ``kernel_cache_dir`` (a private temp dir by default).
+def scratch_dir(prefix: str) -> Path:
+    """A new folder under this process's scratch folder, which is removed when the process exits.
 
-    Safe to call repeatedly; a different directory re-points the cache of an initialised Warp.
+    Processes forked from this one (DataLoader workers) get scratch folders of their own on first use,
+    removed when they exit, also through ``os._exit`` at the end of a ``multiprocessing`` child.
     """
-    global _initialized_cache
+    global _scratch
+    if _scratch is None or _scratch[0] != os.getpid():
+        folder = Path(tempfile.mkdtemp(prefix=f"warp_ir_{os.getpid()}_"))
+        _scratch = (os.getpid(), folder)
+        inherited_pch = set(wp_context.runtime._pch_dirs) if wp_context.runtime is not None else set()
+        cleanup = functools.partial(_remove_process_files, os.getpid(), folder, inherited_pch)
+        atexit.register(cleanup)
+        multiprocessing.util.Finalize(None, cleanup, exitpriority=0)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_scratch[1]))
+
+
+def remove_scratch_of(pid: int) -> None:
+    """Remove the scratch folder of a process that has exited without removing it (a killed worker)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"warp_ir_{pid}_*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_process_files(pid: int, folder: Path, inherited_pch: set[int]) -> None:
+    if os.getpid() != pid:  # atexit handlers are inherited through fork
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    # Warp's precompiled-header folders are TemporaryDirectory objects, removed by finalizers that a
+    # multiprocessing child skips (it leaves through os._exit): remove those this process made
+    runtime = wp_context.runtime
+    for thread, pch in list(getattr(runtime, "_pch_dirs", {}).items()):
+        if thread not in inherited_pch:
+            with contextlib.suppress(Exception):
+                pch.cleanup()
+
+
+def init_warp(kernel_cache_dir: str | os.PathLike | None = None) -> None:
+    """Initialise Warp quietly, with its kernel cache in ``kernel_cache_dir``.
+
+    By default the cache is a private folder of this process (see :func:`scratch_dir`): compiled batches
+    are never reused, and a forked process gets its own. Safe to call repeatedly; a different folder
+    re-points the cache of an initialised Warp.
+    """
+    global _initialized_cache, _private_cache_pid
     cache = str(kernel_cache_dir) if kernel_cache_dir else None
     if _initialized_cache is not None and (cache is None or cache == _initialized_cache):
-        return
+        if cache is not None or _private_cache_pid in (None, os.getpid()):
+            return
     wp.config.log_level = wp.LOG_WARNING
-    if cache is None:
-        cache = tempfile.mkdtemp(prefix="warp_ir_kernel_cache_")
+    private = cache is None
+    if private:
+        cache = str(scratch_dir("kernel_cache_"))
     if wp_context.runtime is None:
         wp.config.kernel_cache_dir = cache
         with capture_native_stderr():  # "could not find the CUDA driver" on machines without a GPU
@@ -57,6 +102,7 @@ def init_warp(kernel_cache_dir: str | os.PathLike | None = None) -> None:
     else:
         wp_build.init_kernel_cache(cache)
     _initialized_cache = cache
+    _private_cache_pid = os.getpid() if private else None
 
 
 def cuda_available() -> bool:
@@ -114,9 +160,14 @@ def drop_kernel(kernel: Any) -> None:
 
 
 def release_module(module: Any) -> None:
-    """Unload a module's binaries and forget it, so memory stays flat over a long build."""
+    """Unload a module's binaries, delete its build folder and forget it: memory and disk stay flat."""
+    folder = None
+    with contextlib.suppress(Exception):
+        folder = Path(wp.config.kernel_cache_dir, module.get_module_identifier(block_dim=1))
     with contextlib.suppress(Exception):
         module.unload()
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
     if wp_context.user_modules.get(module.name) is module:
         del wp_context.user_modules[module.name]
 
@@ -316,14 +367,18 @@ _warm_up_thread: threading.Thread | None = None
 def warm_up_cpu_compiler(optimization_level: int | None = 0) -> None:
     """Start loading Clang and preparing the precompiled header in a background thread.
 
-    A stream calls this before ``datasets`` imports torch (seconds of Python), so the first compile finds
-    Clang ready. Clang runs without the GIL, so the two overlap on a second core. The first
-    :func:`compile_cpu` waits for the warm-up; it happens once per process, and failures are ignored
-    (the real compile reports its own).
+    A stream calls this before ``datasets`` imports torch (seconds of Python), so a machine's first stream
+    builds the header while torch imports: Clang runs without the GIL, on the second core. Nothing is
+    started when the shared folder has the header already. The first :func:`compile_cpu` waits for the
+    warm-up; it happens once per process, and failures are ignored (the real compile reports its own).
     """
     global _warm_up_thread
     if _warm_up_thread is not None:
         return
+    shared = shared_pch_dir()
+    with contextlib.suppress(OSError):
+        if shared is not None and any(shared.glob(f"builtin_bd1_*o{optimization_level or 0}_*.pch")):
+            return  # the header is shared already: copying it in costs milliseconds, warming up would not pay
     init_warp()
 
     def warm_up() -> None:

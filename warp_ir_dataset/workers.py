@@ -93,6 +93,9 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self.stderr.close()
+        from . import warp_internals
+
+        warp_internals.remove_scratch_of(self.process.pid)  # a killed worker cannot remove its own
 
 
 class WorkerPool:
