@@ -67,9 +67,11 @@ def test_training_example_runs(tmp_path):
     pytest.importorskip("torch")
     import subprocess
     import sys
+    import time
 
     from .conftest import REPO_ROOT
 
+    start = time.perf_counter()
     done = subprocess.run(
         [
             sys.executable,
@@ -88,5 +90,7 @@ def test_training_example_runs(tmp_path):
         timeout=120,
         check=True,
     )
+    elapsed = time.perf_counter() - start
     assert "step   3  loss" in done.stdout
     assert "records/s" in done.stdout and "tokens/s" in done.stdout
+    assert elapsed < 60, f"the training example took {elapsed:.1f} s (target: under a minute in CI)"
