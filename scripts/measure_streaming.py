@@ -6,9 +6,10 @@ Each repeat runs a new interpreter that imports warp_ir_dataset, opens an endles
 configuration: validation included) and takes one record. Two times per repeat: from before the import
 (everything: importing datasets, Warp and, when it is installed, torch, which datasets imports for its
 IterableDataset) and from the ``load_dataset`` call. For scale, it also times the floor: a trivial
-``datasets`` stream of one constant record in a fresh interpreter. The runs share a fresh, empty folder for Clang's
-precompiled Warp header (``WARP_IR_PCH_CACHE``): the first run is what a machine's first stream costs
-(it builds the header), the others what every later one costs. The target applies to the later runs.
+``datasets`` stream of one constant record in a fresh interpreter. The runs share a fresh, empty folder
+for Clang's precompiled Warp header (``WARP_IR_PCH_CACHE``): the first run is what a machine's first
+stream costs (it builds the header), the others what every later one costs. The target applies to the
+later runs.
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ from .errors import NotAKernelError
 #: Module options used to generate the recorded IR, whatever the process's Warp configuration.
 _CODEGEN_OVERRIDES = {"mode": "release", "enable_backward": True}
 
+#: The block size wp.launch uses on the CPU; CPU builds (and their cache folders) are made for it.
+_CPU_BLOCK_DIM = 1
+
 _initialized_cache: str | None = None
 _private_cache_pid: int | None = None  # the process that made the private kernel cache in use, if it is one
 _source_lock = threading.Lock()
@@ -163,7 +166,7 @@ def release_module(module: Any) -> None:
     """Unload a module's binaries, delete its build folder and forget it: memory and disk stay flat."""
     folder = None
     with contextlib.suppress(Exception):
-        folder = Path(wp.config.kernel_cache_dir, module.get_module_identifier(block_dim=1))
+        folder = Path(wp.config.kernel_cache_dir, module.get_module_identifier(block_dim=_CPU_BLOCK_DIM))
     with contextlib.suppress(Exception):
         module.unload()
     if folder is not None:
@@ -298,13 +301,18 @@ def shared_pch_dir() -> Path | None:
         root = Path(value).expanduser()
     else:
         root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "warp_ir_dataset" / "pch"
+    return root / f"warp-{warp_version()}-{_install_key()}"
+
+
+@functools.cache
+def _install_key() -> str:
+    """A short hash of where Warp is installed and of its headers' stamp (computed once per process)."""
     header = Path(_WARP_PACKAGE_DIR, "native", "builtin.h")
     try:
         stamp = f"{header.stat().st_mtime_ns}:{header.stat().st_size}"
     except OSError:
         stamp = "?"
-    install = hashlib.sha256(f"{_WARP_PACKAGE_DIR}\0{stamp}".encode()).hexdigest()[:16]
-    return root / f"warp-{warp_version()}-{install}"
+    return hashlib.sha256(f"{_WARP_PACKAGE_DIR}\0{stamp}".encode()).hexdigest()[:16]
 
 
 def _is_clang_pch(name: str) -> bool:
@@ -364,20 +372,21 @@ def warm_up(a: wp.array(dtype=float)):
 _warm_up_thread: threading.Thread | None = None
 
 
-def warm_up_cpu_compiler(optimization_level: int | None = 0) -> None:
+def warm_up_cpu_compiler() -> None:
     """Start loading Clang and preparing the precompiled header in a background thread.
 
     A stream calls this before ``datasets`` imports torch (seconds of Python), so a machine's first stream
     builds the header while torch imports: Clang runs without the GIL, on the second core. Nothing is
     started when the shared folder has the header already. The first :func:`compile_cpu` waits for the
     warm-up; it happens once per process, and failures are ignored (the real compile reports its own).
+    It prepares the header of :func:`compile_cpu`'s default level (-O0), the one the pipeline uses.
     """
     global _warm_up_thread
     if _warm_up_thread is not None:
         return
     shared = shared_pch_dir()
     with contextlib.suppress(OSError):
-        if shared is not None and any(shared.glob(f"builtin_bd1_*o{optimization_level or 0}_*.pch")):
+        if shared is not None and any(shared.glob(f"builtin_bd{_CPU_BLOCK_DIM}_*o0_*.pch")):
             return  # the header is shared already: copying it in costs milliseconds, warming up would not pay
     init_warp()
 
@@ -385,7 +394,7 @@ def warm_up_cpu_compiler(optimization_level: int | None = 0) -> None:
         with contextlib.suppress(Exception):
             kernel = load_kernel_source(_WARM_UP_SOURCE, "warm_up", "warp_ir_warm_up", "<warp_ir_warm_up>")
             try:
-                _compile_cpu(kernel.module, optimization_level)
+                _compile_cpu(kernel.module, 0)
             finally:
                 release_module(kernel.module)
                 forget_source("<warp_ir_warm_up>")
@@ -417,7 +426,7 @@ def _compile_cpu(module: Any, optimization_level: int | None) -> None:
     _exchange_precompiled_headers(after_compile=False)
     with capture_native_stderr() as err:
         try:
-            module.load("cpu", block_dim=1)  # the block size wp.launch uses on the CPU
+            module.load("cpu", block_dim=_CPU_BLOCK_DIM)
         except Exception as exc:
             failure = exc
         else:
