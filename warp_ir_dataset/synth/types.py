@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -85,14 +86,65 @@ def int_literal(rng: random.Random, low: int = 1, high: int = 9) -> str:
     return str(rng.randint(low, high))
 
 
+#: Types with a literal form (a constant such as ``wp.vec3(0.5, -1.0, 0.25)``). Booleans have none: a condition
+#: on constants is decided before the kernel runs.
+_LITERAL_TYPES = frozenset(
+    {
+        "float",
+        "int",
+        "vec2",
+        "vec3",
+        "vec4",
+        "mat22",
+        "mat33",
+        "quat",
+        "mat44",
+        "transform",
+        "spatial_vector",
+        "float64",
+        "int64",
+        "uint32",
+        "vec2i",
+        "vec3i",
+    }
+)
+
+
+def has_literal(t: WarpType) -> bool:
+    return t.name in _LITERAL_TYPES
+
+
+def unit_quat_literal(rng: random.Random) -> str:
+    """A unit quaternion written out as numbers (``wp.quat(x, y, z, w)``), rotation about a random axis."""
+    axis = [rng.uniform(0.1, 1.0) for _ in range(3)]
+    norm = math.sqrt(sum(a * a for a in axis))
+    angle = rng.uniform(-3.0, 3.0)
+    s = math.sin(angle / 2) / norm
+    parts = [a * s for a in axis] + [math.cos(angle / 2)]
+    return f"wp.quat({', '.join(_fixed(p, 4) for p in parts)})"
+
+
+def unit_vec_literal(rng: random.Random, low: float = -1.0, high: float = 1.0) -> str:
+    """A unit vector written out as numbers (``wp.vec3(0.267, 0.535, 0.802)``)."""
+    while True:
+        v = [rng.uniform(low, high) for _ in range(3)]
+        norm = math.sqrt(sum(a * a for a in v))
+        if norm > 1e-3:
+            return f"wp.vec3({', '.join(_fixed(a / norm, 3) for a in v)})"
+
+
+def _fixed(value: float, digits: int) -> str:
+    text = f"{value:.{digits}f}".rstrip("0")
+    text = text + "0" if text.endswith(".") else text
+    return "0.0" if text in ("-0.0", "0.0") else text
+
+
 def literal(t: WarpType, rng: random.Random) -> str:
-    """A constant expression of type ``t``."""
+    """A constant of type ``t`` (numbers and constructors only, never an operation)."""
     if t is FLOAT:
         return float_literal(rng)
     if t is INT:
         return int_literal(rng)
-    if t is BOOL:
-        return f"({float_literal(rng)} < {float_literal(rng)})"
     if t in (VEC2, VEC3, VEC4):
         return f"{t.annotation}({', '.join(float_literal(rng) for _ in range(t.length))})"
     if t is MAT22:
@@ -102,8 +154,7 @@ def literal(t: WarpType, rng: random.Random) -> str:
             return "wp.identity(n=3, dtype=float)"
         return f"wp.mat33({', '.join(float_literal(rng) for _ in range(9))})"
     if t is QUAT:
-        axis = ", ".join(float_literal(rng, 0.1, 1.0) for _ in range(3))
-        return f"wp.quat_from_axis_angle(wp.normalize(wp.vec3({axis})), {float_literal(rng, -3.0, 3.0)})"
+        return unit_quat_literal(rng)
     if t is MAT44:
         if rng.random() < 0.3:
             return "wp.identity(n=4, dtype=float)"
