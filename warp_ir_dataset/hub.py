@@ -19,6 +19,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from . import __version__
 from .config import SPLITS, GenerationConfig
+from .dataflow import FLAGS
 from .errors import WarpIRError
 from .plots import PLOTS, write_plots
 from .schema import FEATURES, FIELD_DOCS, type_name
@@ -135,6 +136,8 @@ def render_card(
         category_table=_category_table(numbers),
         validation_table=_validation_table(numbers),
         replaced_table=_replaced_table(numbers),
+        dataflow_table=_dataflow_table(numbers),
+        numbered_name_share=f"{numbers['dataflow']['numbered_name_share']:.2%}",
         distinct_builtins_python=numbers["distinct_builtins_python"],
         distinct_builtins_ir=numbers["distinct_builtins_ir"],
         builtins_available=numbers["builtins_available"],
@@ -196,6 +199,10 @@ def _validation_table(numbers: dict[str, Any]) -> str:
             f"{counts.get('none', 0)} |"
         )
     return "\n".join(lines)
+
+
+def _dataflow_table(numbers: dict[str, Any]) -> str:
+    return "\n".join(f"| {label} | {numbers['dataflow'][key]:.2%} |" for key, label, _ in FLAGS)
 
 
 def _replaced_table(numbers: dict[str, Any]) -> str:

@@ -4,7 +4,9 @@ Works on records (dicts with the schema's fields), generator in, numbers out. Me
 category and complexity, distinct Warp builtins used (in the Python, and as resolved in the IR),
 exact-unique and structural-unique rates (identifiers renamed by order of appearance, numeric literals
 masked), near-duplicate rate (MinHash over token 5-gram shingles, Jaccard >= 0.8, ``datasketch``),
-Python and IR sizes, the IR/Python expansion ratio, and replaced kernels by reason.
+Python and IR sizes, the IR/Python expansion ratio, replaced kernels by reason, and what the Python computes
+(the share of kernels with each dataflow finding of ``warp_ir_dataset.dataflow``: dead inputs, constant outputs,
+dead locals and statements, helpers called for nothing, operations on literals only, numbered names).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from . import dataflow
 from . import warp_internals as wi
 
 NEAR_DUPLICATE_THRESHOLD = 0.8
@@ -217,6 +220,7 @@ def compute_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for field in ("compiled", "launched_cpu", "outputs_finite")
     }
     replaced = Counter(reason for r in rows for reason in (r.get("failed_attempts") or []))
+    flows = dataflow.flag_counts(dataflow.analyze(r["python_source"]) for r in rows)
     return {
         "records": n,
         "records_per_category": dict(sorted(by_category.items())),
@@ -235,6 +239,7 @@ def compute_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "expansion_ratio_median": _median([i / p for p, i in zip(py_size, ir_size, strict=True)]),
         "validation": validation,
         "replaced_by_reason": dict(sorted(replaced.items())),
+        "dataflow": flows,
     }
 
 
@@ -252,6 +257,9 @@ def format_stats(stats: dict[str, Any]) -> str:
         f"median sizes: Python {stats['python_chars_median']:.0f} chars, IR {stats['ir_chars_median']:.0f} chars, "
         f"expansion {stats['expansion_ratio_median']:.1f}x",
         "validation: " + json.dumps(stats["validation"], sort_keys=True),
+        "kernels with a dataflow finding: "
+        + ", ".join(f"{label} {stats['dataflow'][key]:.2%}" for key, label, _ in dataflow.FLAGS)
+        + f"; numbered names (t0, a1) {stats['dataflow']['numbered_name_share']:.2%} of defined names",
         "replaced kernels by reason: "
         + (json.dumps(stats["replaced_by_reason"]) if stats["replaced_by_reason"] else "none"),
     ]
