@@ -237,14 +237,14 @@ class _Stmt:
     index: int = 0
 
 
-class _Function:
-    """Reaching definitions, dependencies and liveness of one function body."""
+class _Walker:
+    """Walks one function body once (loop bodies to a fixed point) and records, for every statement, the
+    definitions it may read (reaching definitions), what it defines, the outputs it writes, the conditions
+    and loops that steer it, and the helpers it calls."""
 
-    def __init__(self, node: ast.FunctionDef, kind: str, helpers: dict[str, _Summary], constants: set[str]):
+    def __init__(self, node: ast.FunctionDef, helpers: dict[str, _Summary]):
         self.node = node
-        self.kind = kind
         self.helpers = helpers
-        self.constants = constants
         self.params = [a.arg for a in node.args.args]
         self.arrays = {a.arg for a in node.args.args if _is_array_annotation(a.annotation)}
         self.stmts: list[_Stmt] = []
@@ -254,34 +254,39 @@ class _Function:
         self.loop_targets: set[str] = set()
         self._loops: list[dict] = []
         self._index: dict[int, int] = {}  # id(ast node) -> statement index, so loop passes reuse statements
+        env = {name: frozenset({("param", name)}) for name in self.params}
+        self.walk(node.body, env, ())
+
+    def _mention(self, name: str) -> None:
+        self.mentions[name] = self.mentions.get(name, 0) + 1
 
     # ---------------------------------------------------------------- expressions
     def _reads(self, node: ast.AST | None, env: dict, stmt: _Stmt) -> set:
         """Def ids whose values flow into expression ``node``; records mentions, calls and writes on the way."""
-        if node is None:
+        if node is None or isinstance(node, (ast.Lambda, ast.Constant)):
             return set()
         if isinstance(node, ast.Name):
-            self.mentions[node.id] = self.mentions.get(node.id, 0) + 1
+            self._mention(node.id)
             if node.id in self.arrays:
                 self.data_reads.add(node.id)
             return set(env.get(node.id, ()))
         if isinstance(node, ast.Attribute):
             if node.attr == "shape" and isinstance(node.value, ast.Name):
-                self.mentions[node.value.id] = self.mentions.get(node.value.id, 0) + 1
+                self._mention(node.value.id)
                 return set()  # an array's size is not its data
             if isinstance(node.value, ast.Name) and node.value.id == "wp":
                 return set()
             return self._reads(node.value, env, stmt)
         if isinstance(node, ast.Call):
             return self._call(node, env, stmt)
-        if isinstance(node, (ast.Lambda, ast.Constant)):
-            return set()
         out: set = set()
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr_context):
-                continue
-            out |= self._reads(child, env, stmt)
+            if not isinstance(child, ast.expr_context):
+                out |= self._reads(child, env, stmt)
         return out
+
+    def _all_reads(self, nodes: list[ast.AST], env: dict, stmt: _Stmt) -> set:
+        return set().union(set(), *(self._reads(n, env, stmt) for n in nodes))
 
     def _call(self, node: ast.Call, env: dict, stmt: _Stmt) -> set:
         func = node.func
@@ -289,58 +294,51 @@ class _Function:
         args = list(node.args)
         keywords = [k.value for k in node.keywords if k.arg not in _TYPE_KEYWORDS]
         if isinstance(func, ast.Name) and func.id in self.helpers:
-            summary = self.helpers[func.id]
-            stmt.calls.append(func.id)
-            self.mentions[func.id] = self.mentions.get(func.id, 0) + 1
-            sources = set().union(set(), *summary.writes.values()) | summary.to_return
-            arg_reads = []
-            for k, a in enumerate(args):
-                if k in summary.writes and k not in sources and isinstance(a, ast.Name):
-                    self.mentions[a.id] = self.mentions.get(a.id, 0) + 1  # an output argument: written, not read
-                    arg_reads.append(set())
-                else:
-                    arg_reads.append(self._reads(a, env, stmt))
-            out: set = set()
-            for k, reads in enumerate(arg_reads):
-                if k in summary.to_return:
-                    out |= reads
-            for k, sources in summary.writes.items():
-                if k < len(args) and isinstance(args[k], ast.Name):
-                    written = set().union(*(arg_reads[m] for m in sources if m < len(arg_reads)))
-                    self._write(args[k].id, written, stmt, env)
-            for value in keywords:
-                out |= self._reads(value, env, stmt)
-            return out
+            return self._helper_call(func.id, args, keywords, env, stmt)
         if builtin and builtin.startswith(WRITES_ARRAY) and args and isinstance(args[0], ast.Name):
-            target = args[0].id
-            self.mentions[target] = self.mentions.get(target, 0) + 1
-            reads = set().union(set(), *(self._reads(a, env, stmt) for a in [*args[1:], *keywords]))
-            self._write(target, reads, stmt, env)
+            self._mention(args[0].id)
+            reads = self._all_reads([*args[1:], *keywords], env, stmt)
+            self._write(args[0].id, reads, stmt, env)
             return reads
         if builtin in BY_REFERENCE:
-            positions = BY_REFERENCE[builtin]
-            reads = set().union(set(), *(self._reads(a, env, stmt) for a in [*args, *keywords]))
+            reads = self._all_reads([*args, *keywords], env, stmt)
             stmt.reads |= reads  # the call reads the referenced locals as well as redefining them
-            for k in positions:
+            for k in BY_REFERENCE[builtin]:
                 if k < len(args) and isinstance(args[k], ast.Name):
                     stmt.defs[args[k].id] = (stmt.index, args[k].id)
                     if args[k].id not in self.params:
                         self.assigned.setdefault(args[k].id, stmt.line)
             return reads
         if builtin in ("tile_map", "tile_reduce") and args and isinstance(args[0], ast.Name):
-            name = args[0].id
-            if name in self.helpers:
-                stmt.calls.append(name)
-                self.mentions[name] = self.mentions.get(name, 0) + 1
+            if args[0].id in self.helpers:  # a helper passed by name: called on every element
+                stmt.calls.append(args[0].id)
+                self._mention(args[0].id)
                 args = args[1:]
-        out = set()
-        for a in [*args, *keywords]:
-            out |= self._reads(a, env, stmt)
-        return out
+        return self._all_reads([*args, *keywords], env, stmt)
+
+    def _helper_call(self, name: str, args: list, keywords: list, env: dict, stmt: _Stmt) -> set:
+        """A call to a ``@wp.func`` of this module: only the arguments its summary says flow, flow."""
+        summary = self.helpers[name]
+        stmt.calls.append(name)
+        self._mention(name)
+        sources = set().union(set(), *summary.writes.values()) | summary.to_return
+        arg_reads = []
+        for k, a in enumerate(args):
+            if k in summary.writes and k not in sources and isinstance(a, ast.Name):
+                self._mention(a.id)  # an output argument: written, not read
+                arg_reads.append(set())
+            else:
+                arg_reads.append(self._reads(a, env, stmt))
+        out = set().union(set(), *(reads for k, reads in enumerate(arg_reads) if k in summary.to_return))
+        for k, flowing in summary.writes.items():
+            if k < len(args) and isinstance(args[k], ast.Name):
+                written = set().union(set(), *(arg_reads[m] for m in flowing if m < len(arg_reads)))
+                self._write(args[k].id, written, stmt, env)
+        return out | self._all_reads(keywords, env, stmt)
 
     def _write(self, target: str, reads: set, stmt: _Stmt, env: dict) -> None:
         """A store into ``target``: an output if it is an array parameter, else a new definition of a local."""
-        self.mentions[target] = self.mentions.get(target, 0) + 1
+        self._mention(target)
         if target in self.arrays:
             stmt.sinks.add(target)
             stmt.reads |= reads
@@ -369,19 +367,9 @@ class _Function:
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._store_targets(element, value_reads, stmt, env)
-        elif isinstance(target, ast.Subscript):
-            base = target.value
-            index_reads = self._reads(target.slice, env, stmt)
+        elif isinstance(target, (ast.Subscript, ast.Attribute)):
+            base, index_reads = target, set()
             while isinstance(base, (ast.Subscript, ast.Attribute)):  # states[i].x = v, m[0][1] = v
-                if isinstance(base, ast.Subscript):
-                    index_reads |= self._reads(base.slice, env, stmt)
-                base = base.value
-            if isinstance(base, ast.Name):
-                self._write(base.id, value_reads | index_reads, stmt, env)
-        elif isinstance(target, ast.Attribute):
-            base = target.value
-            index_reads = set()
-            while isinstance(base, (ast.Subscript, ast.Attribute)):
                 if isinstance(base, ast.Subscript):
                     index_reads |= self._reads(base.slice, env, stmt)
                 base = base.value
@@ -390,48 +378,31 @@ class _Function:
 
     def walk(self, body: list[ast.stmt], env: dict, ctrl: tuple) -> dict | None:
         """Process ``body`` from reaching definitions ``env``; return the env at its end (None: no fall-through)."""
-        ctrl = tuple(ctrl)
         for node in body:
             if env is None:
                 return None
             env = self._statement(node, env, ctrl)
-            if isinstance(node, ast.If) and self._jumps(node):
+            if isinstance(node, ast.If) and any(
+                isinstance(c, (ast.Return, ast.Break, ast.Continue)) for c in ast.walk(node)
+            ):
                 ctrl = (*ctrl, self._index[id(node)])  # what follows runs only when the guard let it through
         return env
 
-    def _jumps(self, node: ast.AST) -> bool:
-        for child in ast.walk(node):
-            if isinstance(child, (ast.Return, ast.Break, ast.Continue)):
-                return True
-        return False
-
     def _statement(self, node: ast.stmt, env: dict, ctrl: tuple) -> dict | None:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             stmt = self._new(node, "def", ctrl)
             value_reads = self._reads(node.value, env, stmt)
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                self._mention(node.target.id)
+                value_reads |= set(env.get(node.target.id, ()))
             if node.value is None:
                 return env
-            for target in targets:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 self._store_targets(target, value_reads, stmt, env)
-            if stmt.sinks:
-                stmt.kind = "sink"
-            return self._apply(env, stmt)
-        if isinstance(node, ast.AugAssign):
-            stmt = self._new(node, "def", ctrl)
-            value_reads = self._reads(node.value, env, stmt)
-            if isinstance(node.target, ast.Name):
-                self.mentions[node.target.id] = self.mentions.get(node.target.id, 0) + 1
-                value_reads |= set(env.get(node.target.id, ()))
-            self._store_targets(node.target, value_reads, stmt, env)
-            if stmt.sinks:
-                stmt.kind = "sink"
             return self._apply(env, stmt)
         if isinstance(node, ast.Expr):
             stmt = self._new(node, "other", ctrl)
             stmt.reads |= self._reads(node.value, env, stmt)
-            if stmt.sinks:
-                stmt.kind = "sink"
             return self._apply(env, stmt)
         if isinstance(node, ast.Return):
             stmt = self._new(node, "return" if node.value is not None else "jump", ctrl)
@@ -440,48 +411,41 @@ class _Function:
                 stmt.sinks.add("return")
             return None
         if isinstance(node, (ast.Break, ast.Continue)):
-            stmt = self._new(node, "jump", ctrl)
+            self._new(node, "jump", ctrl)
             if self._loops:
-                key = "breaks" if isinstance(node, ast.Break) else "continues"
-                self._loops[-1][key].append(dict(env))
+                self._loops[-1]["breaks" if isinstance(node, ast.Break) else "continues"].append(dict(env))
             return None
         if isinstance(node, ast.Pass):
             return env
         if isinstance(node, ast.If):
             stmt = self._new(node, "header", ctrl)
             stmt.reads |= self._reads(node.test, env, stmt)
-            index = self._index[id(node)]
-            inner = (*ctrl, index)
+            inner = (*ctrl, stmt.index)
             then_env = self.walk(node.body, dict(env), inner)
             else_env = self.walk(node.orelse, dict(env), inner) if node.orelse else dict(env)
             return _merge(then_env, else_env)
         if isinstance(node, (ast.For, ast.While)):
             return self._loop(node, env, ctrl)
-        # anything else (with, nested defs): read what it reads, define nothing
-        stmt = self._new(node, "other", ctrl)
+        stmt = self._new(node, "other", ctrl)  # anything else (with, nested defs): reads what it reads
         stmt.reads |= self._reads(node, env, stmt)
         return env
 
     def _loop(self, node: ast.For | ast.While, env: dict, ctrl: tuple) -> dict | None:
         stmt = self._new(node, "header", ctrl)
-        index = self._index[id(node)]
-        inner = (*ctrl, index)
+        inner = (*ctrl, stmt.index)
         head = dict(env)
         exits: list[dict | None] = []
         for _ in range(8):  # reaching definitions grow monotonically: a few passes reach the fixed point
             self._loops.append({"breaks": [], "continues": []})
+            body_env = dict(head)
             if isinstance(node, ast.For):
                 stmt.reads |= self._reads(node.iter, head, stmt)
-                body_env = dict(head)
                 self._store_targets(node.target, stmt.reads, stmt, body_env)
-                for name in _target_names(node.target):
-                    self.loop_targets.add(name)
-                    body_env[name] = frozenset({stmt.defs[name]})
+                self.loop_targets.update(_target_names(node.target))
             else:
                 stmt.reads |= self._reads(node.test, head, stmt)
-                body_env = dict(head)
-                for name, def_id in stmt.defs.items():  # by-reference outputs of the test (query_next)
-                    body_env[name] = frozenset({def_id})
+            for name, def_id in stmt.defs.items():  # loop variables, by-reference outputs of the test (query_next)
+                body_env[name] = frozenset({def_id})
             end = self.walk(node.body, body_env, inner)
             loop = self._loops.pop()
             new_head = _merge(head, end, *loop["continues"])
@@ -490,128 +454,112 @@ class _Function:
                 break
             head = new_head
         after = _merge(head, *exits)
-        if node.orelse:
-            after = self.walk(node.orelse, after, ctrl)
-        return after
+        return self.walk(node.orelse, after, ctrl) if node.orelse else after
 
     def _apply(self, env: dict, stmt: _Stmt) -> dict:
+        if stmt.sinks and stmt.kind == "def":
+            stmt.kind = "sink"
         env = dict(env)
         for name, def_id in stmt.defs.items():
             env[name] = frozenset({def_id})
         return env
 
-    # ---------------------------------------------------------------- analysis
-    def analyze(self) -> tuple[FunctionFlow, _Summary]:
-        env = {name: frozenset({("param", name)}) for name in self.params}
-        self.walk(self.node.body, env, ())
-        deps = self._dependencies()
-        live = self._liveness()
-        return self._report(deps, live), self._summary(deps)
 
-    def _dependencies(self) -> dict:
-        """Inputs (parameter names) each definition and each statement depends on, to a fixed point."""
-        def_deps: dict = {("param", p): frozenset({p}) for p in self.params}
-        stmt_deps = [frozenset()] * len(self.stmts)
-        changed = True
-        while changed:
-            changed = False
-            for k, stmt in enumerate(self.stmts):
-                deps = set()
-                for d in stmt.reads:
-                    deps |= def_deps.get(d, frozenset())
-                for h in stmt.ctrl:
-                    deps |= stmt_deps[h]
-                deps = frozenset(deps)
-                if deps != stmt_deps[k]:
-                    stmt_deps[k] = deps
-                    changed = True
-                for def_id in stmt.defs.values():
-                    if def_deps.get(def_id) != deps:
-                        def_deps[def_id] = deps
-                        changed = True
-        return {"defs": def_deps, "stmts": stmt_deps}
-
-    def _liveness(self) -> set[int]:
-        """Statements whose effect reaches an output."""
-        users: dict = {}  # def id -> statements reading it
-        for k, stmt in enumerate(self.stmts):
+def _dependencies(walker: _Walker) -> list[frozenset[str]]:
+    """Inputs (parameter names) each statement depends on, through data and control, to a fixed point."""
+    def_deps: dict = {("param", p): frozenset({p}) for p in walker.params}
+    stmt_deps: list[frozenset[str]] = [frozenset()] * len(walker.stmts)
+    changed = True
+    while changed:
+        changed = False
+        for k, stmt in enumerate(walker.stmts):
+            deps = set()
             for d in stmt.reads:
-                users.setdefault(d, set()).add(k)
-        live: set[int] = set()
-        work = [k for k, s in enumerate(self.stmts) if s.sinks]
-        while work:
-            k = work.pop()
-            if k in live:
-                continue
-            live.add(k)
-            stmt = self.stmts[k]
-            work.extend(h for h in stmt.ctrl if h not in live)  # the conditions and loops that steer it
-            for d in stmt.reads:  # the definitions it reads
-                if isinstance(d[0], int) and d[0] not in live:
-                    work.append(d[0])
-        # a jump is live when its guard is: it steers what follows
-        return live
+                deps |= def_deps.get(d, frozenset())
+            for h in stmt.ctrl:
+                deps |= stmt_deps[h]
+            deps = frozenset(deps)
+            if deps != stmt_deps[k]:
+                stmt_deps[k] = deps
+                changed = True
+            for def_id in stmt.defs.values():
+                if def_deps.get(def_id) != deps:
+                    def_deps[def_id] = deps
+                    changed = True
+    return stmt_deps
 
-    def _report(self, deps: dict, live: set[int]) -> FunctionFlow:
-        stmt_deps = deps["stmts"]
-        reached: set[str] = set()
-        outputs: dict[str, set[str]] = {}
-        for k, stmt in enumerate(self.stmts):
-            for sink in stmt.sinks:
-                outputs.setdefault(sink, set()).update(stmt_deps[k])
-                reached |= stmt_deps[k]
-        written = {s for s in outputs if s != "return"}
-        pure_outputs = {p for p in written if p in self.arrays and p not in self.data_reads}
-        inputs = [p for p in self.params if p not in pure_outputs]
-        if self.kind == "kernel":
-            constant = [a for a, d in sorted(outputs.items()) if a != "return" and not d]
-        else:
-            constant = ["return"] if "return" in outputs and not outputs["return"] else []
-        unused = [p for p in self.params if not self.mentions.get(p)]
-        dead_params = [p for p in inputs if p not in reached and p not in unused]
-        read_names = {n for n, c in self.mentions.items() if c}
-        dead_locals = sorted(
-            n for n in self.assigned if n not in read_names and n not in self.loop_targets and n not in self.params
-        )
-        dead_statements = sorted(
-            {s.line for k, s in enumerate(self.stmts) if s.kind in ("def", "other") and k not in live}
-        )
-        dropped = sorted(
-            {
-                s.line
-                for k, s in enumerate(self.stmts)
-                for name in s.calls
-                if k not in live and (self.helpers[name].returns_value or not s.sinks)
-            }
-        )
-        literal, cancelling = _expression_findings(self.node, self.constants)
-        names = [*self.params, *self.assigned, *(self.loop_targets - set(self.assigned))]
-        return FunctionFlow(
-            name=self.node.name,
-            kind=self.kind,
-            dead_params=tuple(dead_params),
-            unused_params=tuple(unused),
-            constant_outputs=tuple(constant),
-            dead_locals=tuple(dead_locals),
-            dead_statements=tuple(dead_statements),
-            dropped_calls=tuple(dropped),
-            literal_operations=tuple(literal),
-            self_cancelling=tuple(cancelling),
-            names=tuple(names),
-        )
 
-    def _summary(self, deps: dict) -> _Summary:
-        position = {p: k for k, p in enumerate(self.params)}
-        summary = _Summary(tuple(self.params))
-        for k, stmt in enumerate(self.stmts):
-            inputs = {position[p] for p in deps["stmts"][k] if p in position}
-            for sink in stmt.sinks:
-                if sink == "return":
-                    summary.returns_value = True
-                    summary.to_return |= inputs
-                elif sink in position:
-                    summary.writes.setdefault(position[sink], set()).update(inputs)
-        return summary
+def _liveness(walker: _Walker) -> set[int]:
+    """Statements whose effect reaches an output: the writes, and what they read or are steered by."""
+    live: set[int] = set()
+    work = [k for k, s in enumerate(walker.stmts) if s.sinks]
+    while work:
+        k = work.pop()
+        if k in live:
+            continue
+        live.add(k)
+        stmt = walker.stmts[k]
+        work.extend(h for h in stmt.ctrl if h not in live)  # the conditions and loops that steer it
+        work.extend(d[0] for d in stmt.reads if isinstance(d[0], int) and d[0] not in live)  # what it reads
+    return live
+
+
+def _function_flow(walker: _Walker, kind: str, constants: set[str]) -> tuple[FunctionFlow, _Summary]:
+    """The findings in one function, and the summary its callers use."""
+    stmt_deps = _dependencies(walker)
+    live = _liveness(walker)
+    reached: set[str] = set()
+    outputs: dict[str, set[str]] = {}
+    for k, stmt in enumerate(walker.stmts):
+        for sink in stmt.sinks:
+            outputs.setdefault(sink, set()).update(stmt_deps[k])
+            reached |= stmt_deps[k]
+    written = {s for s in outputs if s != "return"}
+    pure_outputs = {p for p in written if p in walker.arrays and p not in walker.data_reads}
+    if kind == "kernel":
+        constant = [a for a, d in sorted(outputs.items()) if a != "return" and not d]
+    else:
+        constant = ["return"] if "return" in outputs and not outputs["return"] else []
+    unused = [p for p in walker.params if not walker.mentions.get(p)]
+    dead_params = [p for p in walker.params if p not in pure_outputs and p not in reached and p not in unused]
+    locals_ = set(walker.assigned) - walker.loop_targets - set(walker.params)
+    dead_locals = sorted(n for n in locals_ if not walker.mentions.get(n))
+    dead_statements = sorted(
+        {s.line for k, s in enumerate(walker.stmts) if s.kind in ("def", "other") and k not in live}
+    )
+    dropped = sorted(
+        {
+            s.line
+            for k, s in enumerate(walker.stmts)
+            for name in s.calls
+            if k not in live and (walker.helpers[name].returns_value or not s.sinks)
+        }
+    )
+    literal, cancelling = _expression_findings(walker.node, constants)
+    flow = FunctionFlow(
+        name=walker.node.name,
+        kind=kind,
+        dead_params=tuple(dead_params),
+        unused_params=tuple(unused),
+        constant_outputs=tuple(constant),
+        dead_locals=tuple(dead_locals),
+        dead_statements=tuple(dead_statements),
+        dropped_calls=tuple(dropped),
+        literal_operations=tuple(literal),
+        self_cancelling=tuple(cancelling),
+        names=tuple([*walker.params, *walker.assigned, *(walker.loop_targets - set(walker.assigned))]),
+    )
+    position = {p: k for k, p in enumerate(walker.params)}
+    summary = _Summary(tuple(walker.params))
+    for k, stmt in enumerate(walker.stmts):
+        inputs = {position[p] for p in stmt_deps[k] if p in position}
+        for sink in stmt.sinks:
+            if sink == "return":
+                summary.returns_value = True
+                summary.to_return |= inputs
+            elif sink in position:
+                summary.writes.setdefault(position[sink], set()).update(inputs)
+    return flow, summary
 
 
 def _merge(*envs: dict | None) -> dict | None:
@@ -727,13 +675,13 @@ def analyze(source: str, kernel_name: str | None = None) -> KernelFlow:
     summaries: dict[str, _Summary] = {}
     reports: list[FunctionFlow] = []
     for helper in _call_order(helpers):
-        report, summary = _Function(helper, "func", summaries, constants).analyze()
+        report, summary = _function_flow(_Walker(helper, summaries), "func", constants)
         reports.append(report)
         if helper.name in summaries:
             summaries[helper.name].merge(summary)
         else:
             summaries[helper.name] = summary
-    kernel_report, _ = _Function(kernel, "kernel", summaries, constants).analyze()
+    kernel_report, _ = _function_flow(_Walker(kernel, summaries), "kernel", constants)
     reports.append(kernel_report)
     called = _reachable(kernel, helpers)
     uncalled = sorted({h.name for h in helpers} - called)

@@ -38,3 +38,7 @@ class KernelBuildError(WarpIRError, RuntimeError):
 
 class GenerationError(WarpIRError, RuntimeError):
     """The generator could not produce a valid kernel for a sample after every allowed attempt."""
+
+
+class SynthesisError(WarpIRError, RuntimeError):
+    """A kernel category asked the kernel writer for something it cannot write (a bug in the category)."""

@@ -50,6 +50,11 @@ class Production:
     same_ok: bool = False
 
     @cached_property
+    def signature(self) -> tuple:
+        """What reachability depends on: the result and operand types, and which operands must read a variable."""
+        return (self.result.name, tuple(op.name for op in self.operands), self.wrapped)
+
+    @cached_property
     def wrapped(self) -> frozenset[int]:
         """Operand positions the template puts inside an operation of its own (they must not be literals)."""
         text = self.template.replace("{k}", "0")
@@ -233,6 +238,9 @@ PRODUCTIONS: tuple[Production, ...] = (
     ),
 )
 
+#: Reachability tables shared by every generator in the process, by (production signatures, scope types).
+_TABLES: dict[tuple, tuple[dict, dict, dict]] = {}
+
 #: Groups that every category may use whatever its palette.
 ALWAYS_ENABLED = frozenset({"bool", "helper"})
 
@@ -253,7 +261,7 @@ class ExpressionGenerator:
         self.last_magnitude = 0.0  # magnitude estimate (bits) of the last expression
         self.magnitudes: Mapping[str, float] = {}  # estimates of the variables expressions read
         self.calls: dict[str, magnitude.Rule] = {}  # estimate rules of this kernel's helpers
-        self._memo: dict[frozenset[str], tuple[dict, dict, dict]] = {}  # reachability tables by scope types
+        self._signatures: frozenset | None = None
         enabled = groups | ALWAYS_ENABLED
         self._by_type: dict[str, list[Production]] = {}
         for prod in (*PRODUCTIONS, *extra):
@@ -262,19 +270,38 @@ class ExpressionGenerator:
 
     def add(self, prod: Production) -> None:
         self._by_type.setdefault(prod.result.name, []).append(prod)
-        self._memo.clear()
+        self._signatures = None
 
     def remove(self, prod: Production) -> None:
         self._by_type.get(prod.result.name, []).remove(prod)
-        self._memo.clear()
+        self._signatures = None
 
     def _tables(self, types: frozenset[str]) -> tuple[dict, dict, dict]:
-        if types not in self._memo:
-            self._memo[types] = ({}, {}, {})
-        return self._memo[types]
+        """Reachability tables for a scope holding ``types``: they depend only on those types and on the
+        productions' signatures, so kernels with the same palette share them."""
+        if self._signatures is None:
+            self._signatures = frozenset(p.signature for prods in self._by_type.values() for p in prods)
+        key = (self._signatures, types)
+        if key not in _TABLES:
+            if len(_TABLES) >= 1024:
+                _TABLES.clear()
+            _TABLES[key] = ({}, {}, {})
+        return _TABLES[key]
 
     def can_build(self, t: WarpType) -> bool:
         return t.name in self._by_type or has_literal(t)
+
+    def can_read(self, t: WarpType, depth: int, scope: Mapping[str, WarpType]) -> bool:
+        """Can an expression of ``t`` that reads a variable of ``scope`` be built within ``depth`` operations?"""
+        return _Build(self, scope, {}, 0.0).can_var(t, depth)
+
+    def can_operate(self, t: WarpType, depth: int, scope: Mapping[str, WarpType]) -> bool:
+        """Can an operation (not a bare variable) of ``t`` over ``scope`` be built within ``depth``?"""
+        return bool(_Build(self, scope, {}, 0.0)._productions(t, depth, None))
+
+    def can_route(self, t: WarpType, source: WarpType, depth: int) -> bool:
+        """Can an expression of ``t`` read a variable of type ``source`` within ``depth`` operations?"""
+        return _Build(self, {"_source": source}, {}, 0.0).can_route(t, source, depth)
 
     def productions(self, t: WarpType) -> list[Production]:
         return list(self._by_type.get(t.name, ()))
@@ -371,7 +398,7 @@ class _Build:
         return True
 
     def _carrier_slots(self, prod: Production, depth: int) -> list[int]:
-        key = (id(prod), depth)
+        key = (prod.signature, depth)
         if key not in self._slot_memo:
             self._slot_memo[key] = [
                 s
@@ -382,7 +409,7 @@ class _Build:
         return self._slot_memo[key]
 
     def _route_slots(self, prod: Production, source: WarpType, depth: int) -> list[int]:
-        key = (id(prod), source.name, depth)
+        key = (prod.signature, source.name, depth)
         if key not in self._slot_memo:
             self._slot_memo[key] = [
                 s
