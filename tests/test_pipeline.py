@@ -10,6 +10,7 @@ import pytest
 
 import warp_ir_dataset.pipeline as pipeline
 from warp_ir_dataset import CATEGORIES, GenerationConfig, GenerationError, generate_records, register_category
+from warp_ir_dataset.errors import SynthesisError
 from warp_ir_dataset.synth.types import FLOAT
 
 ILL_TYPED = "[i] * wp.vec3(1.0, 2.0, 3.0)"  # float * vec3 stored into a float array: Warp rejects it
@@ -70,3 +71,21 @@ def test_non_finite_outputs_are_replaced_or_kept_flagged(monkeypatch, doubling_c
     replaced = list(generate_records(GenerationConfig(count=2, categories=[doubling_category]), range(2), stats))
     assert [(r["attempt"], r["outputs_finite"]) for r in replaced] == [(1, True)] * 2
     assert stats["dropped_non_finite_output"] == 2
+
+
+def test_a_category_that_cannot_write_a_draw_is_retried_not_fatal(monkeypatch, doubling_category):
+    real = pipeline.synthesize_kernel
+
+    def flaky(seed, index, attempt, *rest):
+        if attempt == 0:
+            raise SynthesisError("no operation of type quat over ['i']")
+        return real(seed, index, attempt, *rest)
+
+    monkeypatch.setattr(pipeline, "synthesize_kernel", flaky)
+    stats = Counter()
+    records = list(
+        generate_records(GenerationConfig(count=2, categories=[doubling_category], validate=False), [0, 1], stats)
+    )
+    assert [r["attempt"] for r in records] == [1, 1]
+    assert all(r["failed_attempts"] == ["synthesis_error"] for r in records)
+    assert stats == Counter({"dropped_synthesis_error": 2, "generated": 2})

@@ -12,13 +12,14 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from . import warp_internals as wi
 from .compile import BatchCompiler, BuiltKernel
 from .config import SPLITS, GenerationConfig
-from .errors import ConfigError, GenerationError
+from .errors import ConfigError, GenerationError, SynthesisError
 from .synth import GENERATOR_VERSION, KernelSource, sample_id, synthesize_kernel
 from .timing import timed
 from .validate import ValidationResult, input_seed, validate_kernel
@@ -157,40 +158,56 @@ def generate_records(
     )
     compiler.seconds = seconds
     for chunk in _batched(indices, config.batch_size):
-        attempts = dict.fromkeys(chunk, 0)
-        records: dict[int, dict[str, Any]] = {}
-        last_failure: dict[int, str] = {}
-        failed_reasons: dict[int, list[str]] = {index: [] for index in chunk}
-        while attempts:
+        samples = {index: _Sample(index) for index in chunk}
+        pending = dict(samples)
+        while pending:
+            sources = []
             with timed(seconds, "synthesis"):
-                sources = [_synthesize(config, index, attempt) for index, attempt in attempts.items()]
+                for sample in list(pending.values()):
+                    try:
+                        sources.append(_synthesize(config, sample.index, sample.attempt))
+                    except SynthesisError as exc:  # a generator bug for this draw: the next attempt draws anew
+                        sample.fail("synthesis_error", str(exc), config, stats)
             try:
                 for built in compiler.build(sources):
-                    index = built.source.index
+                    sample = samples[built.source.index]
                     with timed(seconds, "launch"):
                         checks, failure = _check(built, config, devices)
-                    keep = failure is None or (config.keep_failed and built.code is not None)
-                    if failure is not None:
-                        stats[f"dropped_{failure}" if not keep else f"kept_{failure}"] += 1
-                        last_failure[index] = f"{failure}: {built.detail or ''}".strip()
-                        logger.debug("sample %d attempt %d: %s", index, built.source.attempt, last_failure[index])
-                    if keep:
-                        records[index] = to_record(built, checks, config, failed_reasons[index])
-                        del attempts[index]
-                    elif attempts[index] + 1 >= config.max_attempts:
-                        raise GenerationError(
-                            f"sample {index} (seed {config.seed}) failed {config.max_attempts} attempts; last: "
-                            f"{last_failure[index][:500]}. The generator is broken for this configuration: "
-                            "report it with the seed and index"
-                        )
+                    if failure is None or (config.keep_failed and built.code is not None):
+                        if failure is not None:
+                            stats[f"kept_{failure}"] += 1
+                        sample.record = to_record(built, checks, config, sample.failed)
+                        del pending[sample.index]
                     else:
-                        failed_reasons[index].append(failure)
-                        attempts[index] += 1
+                        sample.fail(failure, built.detail, config, stats)
             finally:
                 compiler.release()
         for index in chunk:
             stats["generated"] += 1
-            yield records[index]
+            yield samples[index].record
+
+
+@dataclass
+class _Sample:
+    """One sample index while it is generated: its current attempt, why earlier ones failed, its record."""
+
+    index: int
+    attempt: int = 0
+    failed: list[str] = field(default_factory=list)
+    record: dict[str, Any] | None = None
+
+    def fail(self, reason: str, detail: str | None, config: GenerationConfig, stats: Counter) -> None:
+        """Count a failed attempt and move to the next one, or stop the build when none is left."""
+        stats[f"dropped_{reason}"] += 1
+        last = f"{reason}: {detail or ''}".strip()
+        logger.debug("sample %d attempt %d: %s", self.index, self.attempt, last)
+        if self.attempt + 1 >= config.max_attempts:
+            raise GenerationError(
+                f"sample {self.index} (seed {config.seed}) failed {config.max_attempts} attempts; last: "
+                f"{last[:500]}. The generator is broken for this configuration: report it with the seed and index"
+            )
+        self.failed.append(reason)
+        self.attempt += 1
 
 
 def _synthesize(config: GenerationConfig, index: int, attempt: int) -> KernelSource:
