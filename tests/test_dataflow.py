@@ -207,10 +207,21 @@ def test_constants_are_not_operations(constant):
 
 
 @pytest.mark.parametrize(
-    "expression", ["p - p", "wp.min(p, p)", "wp.cross(v, v)", "wp.where(p > 0.0, p, p)", "(p == p)"]
+    "expression",
+    [
+        "p - p",
+        "wp.min(p, p)",
+        "wp.cross(v, v)[0]",
+        "wp.where(p > 0.0, p, p)",
+        "(p == p)",
+        "p + (-p)",
+        "(p + 0.5) - 0.5",
+        "(p < 0.5) and (p > 0.5)",
+        "(q * wp.quat_inverse(q))[3]",
+    ],
 )
 def test_self_cancelling_operations(expression):
-    flow = _flow(f"i = wp.tid()\np = x[i]\nv = wp.vec3(p)\nout[i] = float({expression}) + p")
+    flow = _flow(f"i = wp.tid()\np = x[i]\nv = wp.vec3(p)\nq = wp.quat(v, p)\nout[i] = float({expression}) + q[0]")
     assert flow.self_cancelling, expression
 
 

@@ -57,6 +57,8 @@ _TYPE_KEYWORDS = frozenset({"dtype", "shape", "n", "m", "storage", "length", "nd
 #: Binary operators whose result is trivial when both operands are the same expression.
 _SELF_CANCELLING_OPS = (ast.Sub, ast.Div, ast.FloorDiv, ast.Mod, ast.BitXor, ast.BitAnd, ast.BitOr)
 _SELF_CANCELLING_CALLS = frozenset({"min", "max", "cross", "sub", "div", "atan2", "cw_div", "bit_xor"})
+#: Calls that invert their argument: ``x`` combined with one of them cancels out.
+_INVERSES = frozenset({"quat_inverse", "inverse", "transform_inverse"})
 _NUMBERED = re.compile(r"^[A-Za-z]\d+$")
 
 _DefId = tuple  # ("param", name) or (statement index, name)
@@ -619,41 +621,79 @@ def _operands(node: ast.AST) -> list[ast.AST]:
 
 
 def _expression_findings(func: ast.FunctionDef, constants: set[str]) -> tuple[list[str], list[str]]:
+    """(operations whose operands are all constants, self-cancelling operations) in ``func``."""
     literal: list[str] = []
     cancelling: list[str] = []
     skip = {id(n) for a in func.args.args if a.annotation for n in ast.walk(a.annotation)}
     for node in ast.walk(func):
         if id(node) in skip or not isinstance(node, ast.expr):
             continue
-        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Subscript, ast.Call)):
-            operands = _operands(node)
-            if isinstance(node, ast.Call) and (
-                isinstance(node.func, ast.Name) and node.func.id in _PYTHON_CASTS | {"range"}
-            ):
-                operands = [] if _is_constant(node, constants) else operands
-            if operands and not _is_constant(node, constants) and all(_is_constant(o, constants) for o in operands):
-                if not (isinstance(node, ast.Call) and _is_wp(node.func) in ("tid",)):
-                    literal.append(ast.unparse(node))
-        if isinstance(node, ast.BinOp) and isinstance(node.op, _SELF_CANCELLING_OPS):
-            if ast.dump(node.left) == ast.dump(node.right):
-                cancelling.append(ast.unparse(node))
-        elif isinstance(node, ast.Compare) and len(node.comparators) == 1:
-            if ast.dump(node.left) == ast.dump(node.comparators[0]):
-                cancelling.append(ast.unparse(node))
-        elif isinstance(node, ast.BoolOp) and len({ast.dump(v) for v in node.values}) < len(node.values):
+        if _literal_operation(node, constants):
+            literal.append(ast.unparse(node))
+        if self_cancelling(node):
             cancelling.append(ast.unparse(node))
-        elif isinstance(node, ast.IfExp) and ast.dump(node.body) == ast.dump(node.orelse):
-            cancelling.append(ast.unparse(node))
-        elif isinstance(node, ast.Call):
-            name = _is_wp(node.func)
-            args = node.args
-            if name in _SELF_CANCELLING_CALLS and len(args) == 2 and ast.dump(args[0]) == ast.dump(args[1]):
-                cancelling.append(ast.unparse(node))
-            elif name in ("where", "select", "lerp") and len(args) == 3:
-                pair = (args[1], args[2]) if name == "where" else (args[0], args[1])
-                if ast.dump(pair[0]) == ast.dump(pair[1]):
-                    cancelling.append(ast.unparse(node))
     return literal, cancelling
+
+
+def _literal_operation(node: ast.expr, constants: set[str]) -> bool:
+    if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Subscript, ast.Call)):
+        return False
+    if isinstance(node, ast.Call) and _is_wp(node.func) == "tid":
+        return False
+    operands = _operands(node)
+    return bool(operands) and not _is_constant(node, constants) and all(_is_constant(o, constants) for o in operands)
+
+
+def _same(a: ast.AST, b: ast.AST) -> bool:
+    return ast.dump(a) == ast.dump(b)
+
+
+def _inverse_of(node: ast.AST, other: ast.AST) -> bool:
+    """Is ``node`` the inverse of ``other`` under the operation joining them (``-x``, ``wp.quat_inverse(x)``)?"""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _same(node.operand, other)
+    if isinstance(node, ast.Call) and _is_wp(node.func) in _INVERSES and len(node.args) == 1:
+        return _same(node.args[0], other)
+    return False
+
+
+def self_cancelling(node: ast.expr) -> bool:
+    """``p - p``, ``wp.min(a, a)``, ``a + (-a)``, ``(a + b) - b``, ``q * wp.quat_inverse(q)``, ``a < a``,
+    ``(a < b) and (a > b)``: operations whose result does not depend on their operands as written."""
+    if isinstance(node, ast.BinOp):
+        left, right = node.left, node.right
+        if isinstance(node.op, _SELF_CANCELLING_OPS) and _same(left, right):
+            return True
+        if isinstance(node.op, (ast.Add, ast.Mult, ast.MatMult)) and (
+            _inverse_of(left, right) or _inverse_of(right, left)
+        ):
+            return True
+        if isinstance(node.op, ast.Sub) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
+            return _same(left.left, right) or _same(left.right, right)
+        return False
+    if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+        return _same(node.left, node.comparators[0])
+    if isinstance(node, ast.BoolOp):
+        if len({ast.dump(v) for v in node.values}) < len(node.values):
+            return True
+        pairs = [
+            frozenset((ast.dump(v.left), ast.dump(v.comparators[0])))
+            for v in node.values
+            if isinstance(v, ast.Compare) and len(v.comparators) == 1
+        ]
+        return len(pairs) == len(node.values) and len(set(pairs)) == 1  # (a < b) and (a > b)
+    if isinstance(node, ast.IfExp):
+        return _same(node.body, node.orelse)
+    if isinstance(node, ast.Call):
+        name = _is_wp(node.func)
+        args = node.args
+        if name in _SELF_CANCELLING_CALLS and len(args) == 2:
+            return _same(args[0], args[1])
+        if name in ("where", "select", "lerp") and len(args) == 3:
+            return _same(*((args[1], args[2]) if name == "where" else (args[0], args[1])))
+        if name in ("mul", "add") and len(args) == 2:
+            return _inverse_of(args[0], args[1]) or _inverse_of(args[1], args[0])
+    return False
 
 
 # ------------------------------------------------------------------------------------------ module

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import ast
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
+from ..dataflow import self_cancelling
 from . import magnitude
 from .types import BOOL, FLOAT, INT, MAT22, MAT33, QUAT, VEC2, VEC3, VEC4, WarpType, has_literal, literal
 
@@ -323,6 +325,19 @@ class ExpressionGenerator:
         the first of those names whose type can reach ``t`` within ``depth``. ``prefer`` weighs variables
         (default: the least read so far first). With ``operation`` the root is an operation, not a variable.
         """
+        text = self._build(t, depth, scope, leaf_bias, consume, prefer, operation)
+        return _SIGNS.sub(lambda m: "- " if m.group(1) == "+" else "+ ", text)  # x + -0.5 reads as x - 0.5
+
+    def _build(
+        self,
+        t: WarpType,
+        depth: int,
+        scope: Mapping[str, WarpType],
+        leaf_bias: float,
+        consume: Sequence[str],
+        prefer: Mapping[str, float] | None,
+        operation: bool,
+    ) -> str:
         build = _Build(self, scope, prefer or {}, leaf_bias)
         self.last_names = ()
         for name in consume:
@@ -467,13 +482,18 @@ class _Build:
         return text
 
     def _productions(self, t: WarpType, depth: int, need: str | None) -> list[Production]:
+        """The productions of ``t`` that can be built within ``depth`` (reading ``need``, if given)."""
         if depth <= 0:
             return []
-        prods = self.owner._by_type.get(t.name, ())
-        if need is not None:
-            source = self.scope[need]
-            return [p for p in prods if self._route_slots(p, source, depth)]
-        return [p for p in prods if self._carrier_slots(p, depth)]
+        source = self.scope[need] if need is not None else None
+        key = ("productions", t.name, depth, source.name if source else None)
+        if key not in self._slot_memo:
+            prods = self.owner._by_type.get(t.name, ())
+            if source is not None:
+                self._slot_memo[key] = [p for p in prods if self._route_slots(p, source, depth)]
+            else:
+                self._slot_memo[key] = [p for p in prods if self._carrier_slots(p, depth)]
+        return self._slot_memo[key]
 
     def _apply(self, prod: Production, depth: int, need: str | None) -> str | None:
         rng = self.owner.rng
@@ -502,12 +522,17 @@ class _Build:
             return None  # would overflow soon: build something else
         width = prod.operands[0].length if prod.operands else 1
         text = prod.template.format(*operands, k=rng.randrange(max(1, min(width, 3))))
+        if len(operands) > 1 and self_cancelling(ast.parse(text, mode="eval").body):
+            return None  # (a + b) - b, q * wp.quat_inverse(q), (a < b) and (a > b): build something else
         self.magnitude[text] = size
         return text
 
     def gen_slot(self, t: WarpType, depth: int, need: str | None, const_ok: bool) -> str | None:
         return self.gen(t, depth, need, const_ok)
 
+
+#: A binary plus or minus followed by a negative number literal.
+_SIGNS = re.compile(r"([+-]) -(?=\d)")
 
 #: Types whose values can overflow to infinity (integers wrap instead).
 _FLOATING = frozenset(
