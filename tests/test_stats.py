@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from warp_ir_dataset.cli import main
-from warp_ir_dataset.stats import compute_stats, near_duplicate_ids, python_builtins, structural_form
+from warp_ir_dataset.dataflow import FLAGS
+from warp_ir_dataset.stats import compute_stats, format_stats, near_duplicate_ids, python_builtins, structural_form
 
 KERNEL = """import warp as wp
 
@@ -48,6 +49,9 @@ def test_stats_of_the_acceptance_build(records40):
     assert numbers["distinct_builtins_ir"] >= numbers["distinct_builtins_python"] // 2
     assert numbers["expansion_ratio_median"] > 5
     assert numbers["validation"]["launched_cpu"] == {"true": 40}
+    assert set(numbers["dataflow"]) == {key for key, _, _ in FLAGS} | {"numbered_name_share"}
+    assert all(0.0 <= share <= 0.05 for share in numbers["dataflow"].values()), numbers["dataflow"]
+    assert "kernels with a dataflow finding: a parameter that reaches no output" in format_stats(numbers)
     json.dumps(numbers)
 
 

@@ -77,3 +77,19 @@ def test_unknown_category_lists_the_available_ones():
         synthesize_kernel(0, 0, categories=("nope",))
     message = str(info.value)
     assert "'nope'" in message and all(name in message for name in CATEGORIES.names())
+
+
+def test_kernels_call_only_what_their_own_source_defines():
+    # reachability tables are shared between kernels in a process; the helpers they list must never be
+    import ast as _ast
+
+    defined_elsewhere = {"float", "int", "bool", "range"}
+    for index in range(120):
+        k = synthesize_kernel(4, index, complexity=(3, 5))
+        tree = _ast.parse(k.source)
+        defined = {n.name for n in tree.body if isinstance(n, (_ast.FunctionDef, _ast.ClassDef))}
+        defined |= {
+            t.id for n in tree.body if isinstance(n, _ast.Assign) for t in n.targets if isinstance(t, _ast.Name)
+        }
+        called = {n.func.id for n in _ast.walk(tree) if isinstance(n, _ast.Call) and isinstance(n.func, _ast.Name)}
+        assert called <= defined | defined_elsewhere, (k.kernel_name, called - defined - defined_elsewhere)

@@ -487,13 +487,13 @@ class _Build:
             return []
         source = self.scope[need] if need is not None else None
         key = ("productions", t.name, depth, source.name if source else None)
-        if key not in self._slot_memo:
-            prods = self.owner._by_type.get(t.name, ())
+        prods = self.owner._by_type.get(t.name, ())
+        if key not in self._slot_memo:  # shared between kernels: keep signatures, never another kernel's helpers
             if source is not None:
-                self._slot_memo[key] = [p for p in prods if self._route_slots(p, source, depth)]
+                self._slot_memo[key] = {p.signature for p in prods if self._route_slots(p, source, depth)}
             else:
-                self._slot_memo[key] = [p for p in prods if self._carrier_slots(p, depth)]
-        return self._slot_memo[key]
+                self._slot_memo[key] = {p.signature for p in prods if self._carrier_slots(p, depth)}
+        return [p for p in prods if p.signature in self._slot_memo[key]]
 
     def _apply(self, prod: Production, depth: int, need: str | None) -> str | None:
         rng = self.owner.rng
@@ -522,7 +522,9 @@ class _Build:
             return None  # would overflow soon: build something else
         width = prod.operands[0].length if prod.operands else 1
         text = prod.template.format(*operands, k=rng.randrange(max(1, min(width, 3))))
-        if len(operands) > 1 and self_cancelling(ast.parse(text, mode="eval").body):
+        if len(operands) > 1 and any(
+            isinstance(n, ast.expr) and self_cancelling(n) for n in ast.walk(ast.parse(text, mode="eval"))
+        ):
             return None  # (a + b) - b, q * wp.quat_inverse(q), (a < b) and (a > b): build something else
         self.magnitude[text] = size
         return text
