@@ -135,3 +135,19 @@ def test_bad_requests_raise_synthesis_errors():
             pass
     with pytest.raises(SynthesisError, match="invalid Python"):
         w.emit("x = = 1")
+
+
+def test_a_value_steering_a_block_is_not_pending_but_values_swapped_round_a_loop_are():
+    w = _writer()
+    n = w.input_array(INT, "counts", load="count")
+    with w.block(f"if {n} < 1"):
+        w.emit("return")
+    assert n not in w.pending()
+    a = w.let("a", f"{n} + 7", INT)
+    b = w.let("b", f"{n} * 3 + 1", INT)
+    with w.block("for step in range(4)"):
+        w.define("step", INT)
+        r = w.let("r", f"{a} % ({b} + 1)", INT)
+        w.set(a, b)
+        w.set(b, r)
+    assert {a, b} & set(w.pending())  # nothing outside the loop reads them yet: the gcd must not be lost

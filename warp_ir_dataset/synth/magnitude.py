@@ -108,9 +108,19 @@ _CALLS: dict[str, Rule] = {
 
 
 def _constant_bits(value: object) -> float:
+    """log2 of a constant's magnitude (negative for fractions: ``x * 0.01`` is smaller than ``x``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value == 0:
         return 0.0
-    return max(0.0, math.log2(abs(value)))
+    return math.log2(abs(value))
+
+
+def _integer(node: ast.AST) -> int | None:
+    """The value of an integer literal, also when written ``wp.uint32(8)``."""
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
+        node = node.args[0]
+    if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+        return node.value
+    return None
 
 
 def estimate(node: ast.AST, names: Mapping[str, float], calls: Mapping[str, Rule] | None = None) -> float:
@@ -152,11 +162,17 @@ def estimate(node: ast.AST, names: Mapping[str, float], calls: Mapping[str, Rule
             return left
         if isinstance(op, ast.Mod):
             return right
+        shift = _integer(node.right)
         if isinstance(op, ast.LShift):
-            return left + (node.right.value if isinstance(node.right, ast.Constant) else 31.0)
+            return left + (shift if shift is not None else 31.0)
+        if isinstance(op, ast.RShift):
+            return max(0.0, left - shift) if shift is not None else left
+        if isinstance(op, ast.BitAnd):
+            masks = [math.log2(v + 1) for v in (_integer(node.left), shift) if v is not None and v >= 0]
+            return min([left, right, *masks])
         if isinstance(op, ast.Pow):
             return 2.0 * left
-        return max(left, right)  # bit operations, shifts right
+        return max(left, right)  # other bit operations
     if isinstance(node, ast.Call):
         args = [estimate(a, names, calls) for a in node.args]
         func = node.func

@@ -326,23 +326,42 @@ class Flow:
 def _dangling(
     definition: Statement, name: str, live: set[Statement], current: set[Statement], scope: Mapping[str, object]
 ) -> bool:
-    """Would ``definition`` of ``name`` be lost if nothing read ``name`` again? It reaches no output yet, and
-    no statement that read it defines another readable variable still holding the result (``acc = acc + x``
-    alone does not carry ``acc`` anywhere: the running value still has to reach an output)."""
-    if definition in live:
+    """Would ``definition`` of ``name`` be lost if nothing read ``name`` again?
+
+    Not if it reaches an output already, steers a block that holds code, or flows into another readable
+    variable that still holds the result, unless that variable only flows back into this one (values
+    swapped round a loop, ``a = b; b = r``). ``acc = acc + x`` alone does not carry ``acc`` anywhere.
+    """
+    carriers = _carriers(definition, name, live, current, scope)
+    if carriers is None:
         return False
+    return all(
+        definition in (_carriers(c, n, live, current, scope) or ()) for c in carriers for n in c.defs if n != name
+    )
+
+
+def _carriers(
+    definition: Statement, name: str, live: set[Statement], current: set[Statement], scope: Mapping[str, object]
+) -> set[Statement] | None:
+    """The current definitions of other readable names that ``definition``'s value flows into (None: it is
+    safe already, reaching an output or steering a block with code)."""
+    if definition in live:
+        return None
+    carriers: set[Statement] = set()
     seen: set[Statement] = set()
     work = list(definition.readers)
-    while work:  # follow the value through the statements that read it, to one still readable here
+    while work:  # follow the value through the statements that read it
         r = work.pop()
         if r in seen:
             continue
         seen.add(r)
-        if r in live or (r in current and any(d != name and d in scope for d in r.defs)):
-            return False
+        if r in live or (r.is_header and r.body):
+            return None
+        if r in current and any(d != name and d in scope for d in r.defs):
+            carriers.add(r)
         if any(d != name for d in r.defs):
             work.extend(r.readers)
-    return True
+    return carriers
 
 
 def live_statements(statements: Iterator[Statement], top: list[Statement], sinks_only: bool = True) -> set[Statement]:

@@ -269,7 +269,13 @@ class Body(Names, Choices):
         name = self.name(*([base] if isinstance(base, str) else base))
         self.emit(f"{name} = {value}")
         self.define(name, t)
+        self._cap(name, t)
         return name
+
+    def _cap(self, name: str, t: WarpType) -> None:
+        """Integers wrap: their estimates stop at their width."""
+        if t.name in _INTEGER_TYPES:
+            self.magnitudes[name] = min(self.magnitudes.get(name, 0.0), 64.0 if "64" in t.name else 32.0)
 
     def set(self, name: str, value: str) -> None:
         """``name = value`` for an existing local."""
@@ -281,6 +287,7 @@ class Body(Names, Choices):
         self.emit(f"{', '.join(names)} = {call}")
         for name, t in zip(names, types, strict=True):
             self.define(name, t)
+            self._cap(name, t)
         return names
 
     @property
@@ -569,7 +576,8 @@ class ModuleDefinitions:
             t = rng.choice(types)
             if fn.gen.can_build(t):
                 fn.assign(t, max(1, self.limits.depth - 1))
-        fn.ret(fn.result(result, self.limits.depth), result)
+        value = fn.expr(result, self.limits.depth, operation=True)  # never an identity helper (return x)
+        fn.ret(fn.result(result, self.limits.depth, base=value), result)
         return self.add_function(fn)
 
     def add_helpers(self, types: tuple[WarpType, ...]) -> None:
