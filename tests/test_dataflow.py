@@ -243,3 +243,30 @@ def test_numbered_names_and_shares():
 def test_no_kernel_is_a_clear_error():
     with pytest.raises(ValueError, match="no @wp.kernel"):
         analyze("import warp as wp\n\n@wp.func\ndef f(x: float):\n    return x\n")
+
+
+def test_a_loop_exit_test_steers_the_whole_loop():
+    body = """
+    i = wp.tid()
+    total = float(0.0)
+    for k in range(8):
+        total = total + x[(i + k) % x.shape[0]]
+        if total > 2.0:
+            break
+    out[i] = total
+    """
+    assert _flow(body).clean, _flow(body).problems()
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "(p - 0.5) + 0.5",
+        "(p - v[0]) - p",
+        "wp.quat_inverse(wp.quat_inverse(q))[0]",
+        "(wp.normalize(q) * wp.quat_inverse(q))[0]",
+    ],
+)
+def test_more_self_cancelling_operations(expression):
+    flow = _flow(f"i = wp.tid()\np = x[i]\nv = wp.vec3(p)\nq = wp.quat(v, p)\nout[i] = float({expression}) + q[0]")
+    assert flow.self_cancelling, expression

@@ -455,6 +455,10 @@ class _Walker:
             if new_head == head:
                 break
             head = new_head
+        # an exit test steers every iteration after it: the whole body depends on it
+        guards = [self._index[id(g)] for g in _loop_exits(node.body) if id(g) in self._index]
+        for body_stmt in self.stmts[stmt.index + 1 :]:
+            body_stmt.ctrl = tuple(sorted(set(body_stmt.ctrl) | set(guards)))
         after = _merge(head, *exits)
         return self.walk(node.orelse, after, ctrl) if node.orelse else after
 
@@ -564,6 +568,30 @@ def _function_flow(walker: _Walker, kind: str, constants: set[str]) -> tuple[Fun
     return flow, summary
 
 
+def _loop_exits(body: list[ast.stmt]) -> list[ast.If]:
+    """The ``if`` statements of a loop body that ``break`` or ``continue`` this loop (not an inner one)."""
+    found: list[ast.If] = []
+
+    def jumps(nodes: list[ast.stmt]) -> bool:
+        for n in nodes:
+            if isinstance(n, (ast.Break, ast.Continue)):
+                return True
+            if isinstance(n, ast.If) and (jumps(n.body) or jumps(n.orelse)):
+                return True
+        return False
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for n in nodes:
+            if isinstance(n, ast.If):
+                if jumps(n.body) or jumps(n.orelse):
+                    found.append(n)
+                visit(n.body)
+                visit(n.orelse)
+
+    visit(body)
+    return found
+
+
 def _merge(*envs: dict | None) -> dict | None:
     present = [e for e in envs if e is not None]
     if not present:
@@ -653,12 +681,20 @@ def _inverse_of(node: ast.AST, other: ast.AST) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return _same(node.operand, other)
     if isinstance(node, ast.Call) and _is_wp(node.func) in _INVERSES and len(node.args) == 1:
-        return _same(node.args[0], other)
+        return _same(_unit(node.args[0]), _unit(other))
     return False
 
 
+def _unit(node: ast.AST) -> ast.AST:
+    """``x`` for ``wp.normalize(x)``: a rotation and its normalised self cancel as well."""
+    if isinstance(node, ast.Call) and _is_wp(node.func) == "normalize" and len(node.args) == 1:
+        return node.args[0]
+    return node
+
+
 def self_cancelling(node: ast.expr) -> bool:
-    """``p - p``, ``wp.min(a, a)``, ``a + (-a)``, ``(a + b) - b``, ``q * wp.quat_inverse(q)``, ``a < a``,
+    """``p - p``, ``wp.min(a, a)``, ``a + (-a)``, ``(a + b) - b``, ``(a - b) + b``, ``q * wp.quat_inverse(q)``,
+    ``wp.quat_inverse(wp.quat_inverse(q))``, ``a < a``,
     ``(a < b) and (a > b)``: operations whose result does not depend on their operands as written."""
     if isinstance(node, ast.BinOp):
         left, right = node.left, node.right
@@ -668,8 +704,13 @@ def self_cancelling(node: ast.expr) -> bool:
             _inverse_of(left, right) or _inverse_of(right, left)
         ):
             return True
-        if isinstance(node.op, ast.Sub) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Add):
-            return _same(left.left, right) or _same(left.right, right)
+        if isinstance(left, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            if isinstance(node.op, ast.Sub) and isinstance(left.op, ast.Add):  # (a + b) - b
+                return _same(left.left, right) or _same(left.right, right)
+            if isinstance(node.op, ast.Add) and isinstance(left.op, ast.Sub):  # (a - b) + b
+                return _same(left.right, right)
+            if isinstance(node.op, ast.Sub) and isinstance(left.op, ast.Sub):  # (a - b) - a
+                return _same(left.left, right)
         return False
     if isinstance(node, ast.Compare) and len(node.comparators) == 1:
         return _same(node.left, node.comparators[0])
@@ -693,6 +734,8 @@ def self_cancelling(node: ast.expr) -> bool:
             return _same(*((args[1], args[2]) if name == "where" else (args[0], args[1])))
         if name in ("mul", "add") and len(args) == 2:
             return _inverse_of(args[0], args[1]) or _inverse_of(args[1], args[0])
+        if name in _INVERSES and len(args) == 1 and isinstance(args[0], ast.Call):  # inverse(inverse(x))
+            return _is_wp(args[0].func) == name
     return False
 
 

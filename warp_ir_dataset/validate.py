@@ -217,7 +217,23 @@ def array_roles(source: str, kernel_name: str, array_names: list[str]) -> ArrayR
     written: set[str] = set()
     opaque = False
     used_builtins = set()
+    field_stores: set[int] = set()  # arr[i] in arr[i].field = v: a write of arr, though its subscript loads
     for node in ast.walk(kernel):
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if not isinstance(target, ast.Attribute):
+                    continue
+                while isinstance(target, ast.Attribute):
+                    target = target.value
+                if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    if target.value.id in arrays:
+                        written.add(target.value.id)
+                        field_stores.add(id(target))
+                        if isinstance(node, ast.AugAssign):
+                            read.add(target.value.id)  # arr[i].field += v reads it too
+    for node in ast.walk(kernel):
+        if id(node) in field_stores:
+            continue
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id in arrays:
             (written if isinstance(node.ctx, ast.Store) else read).add(node.value.id)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):

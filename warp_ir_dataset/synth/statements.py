@@ -349,8 +349,10 @@ def _carriers(
         return None
     carriers: set[Statement] = set()
     seen: set[Statement] = set()
-    work = list(definition.readers)
-    while work:  # follow the value through the statements that read it
+    # follow the value through the statements that read it (by name: ``a, b = f()`` then reading ``a`` is
+    # no read of ``b``)
+    work = [r for r in definition.readers if name in r.reads]
+    while work:
         r = work.pop()
         if r in seen:
             continue
@@ -359,8 +361,7 @@ def _carriers(
             return None
         if r in current and any(d != name and d in scope for d in r.defs):
             carriers.add(r)
-        if any(d != name for d in r.defs):
-            work.extend(r.readers)
+        work.extend(rr for d in r.defs if d != name for rr in r.readers if d in rr.reads)
     return carriers
 
 
@@ -397,13 +398,13 @@ def _link_loop(loop: Statement) -> None:
     """Loop-carried values: a definition in a loop body reaches reads of its name anywhere in that body."""
     inside = list(loop.walk())
     defined: dict[str, list[Statement]] = {}
-    for stmt in inside:
+    for stmt in [loop, *inside]:  # the header too: wp.hash_grid_query_next(query, j) advances query and j
         for name in stmt.defs:
             defined.setdefault(name, []).append(stmt)
     for stmt in [loop, *inside]:
         for name in stmt.reads & defined.keys():
             for d in defined[name]:
-                if d is not stmt:
+                if d is not stmt or stmt is loop:  # the header reads what it set on the previous iteration
                     stmt.consumed.add(d)
                     d.readers.add(stmt)
 

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..dataflow import self_cancelling
 from ..errors import SynthesisError
 from . import magnitude
 from .expressions import ExpressionGenerator, Production, weighted_choice
@@ -394,10 +395,16 @@ class Body(Names, Choices):
         value = base if base is not None else self.expr(t, depth, consume=reachable)
         read = names_in(ast.parse(value, mode="eval"))
         for name in reachable:
-            if name not in read:
+            if name in read:
+                continue
+            for _ in range(4):  # (t + 1.3) - t: draw another term or operator
                 term = self._gen_expr(t, 2, {name: self.scope[name]}, 0.5, consume=[name])
-                value = _combine(self.rng, t, value, term)
-                read.add(name)
+                combined = _combine(self.rng, t, value, term)
+                tree = ast.parse(combined, mode="eval")
+                if not any(isinstance(n, ast.expr) and self_cancelling(n) for n in ast.walk(tree)):
+                    break
+            value = combined
+            read.add(name)
         return value
 
     # ---------------------------------------------------------------- finishing
@@ -597,7 +604,14 @@ class ModuleDefinitions:
         pending = [n for n in self.pending() if n in scope]
         prefer = dict.fromkeys(pending, 6.0)
         operands: list[str] = [""] * len(prod.operands)
-        operands[carrier] = self._gen_expr(prod.operands[carrier], 1, scope, 0.5, consume=pending, prefer=prefer)
+        for depth in (1, 2):  # the carrier reads a variable, or the call is not made
+            operands[carrier] = self._gen_expr(
+                prod.operands[carrier], depth, scope, 0.5, consume=pending, prefer=prefer
+            )
+            if names_in(ast.parse(operands[carrier], mode="eval")) & set(scope):
+                break
+        else:
+            return None
         for k, t in enumerate(prod.operands):
             if k == carrier:
                 continue
