@@ -37,6 +37,8 @@ BY_REFERENCE = {
     "qr3": (1, 2),
     "eig3": (1, 2),
     "quat_to_axis_angle": (1, 2),
+    "transform_set_translation": (0,),
+    "transform_set_rotation": (0,),
 }
 #: Builtins that build a value from constants; with constant operands they are a constant, not an operation.
 _CONSTRUCTORS = frozenset(

@@ -40,7 +40,7 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "mat22": ("a", "rot"),
     "mat33": ("m", "basis", "frame"),
     "mat44": ("mat", "xform_mat"),
-    "quat": ("q", "rot"),
+    "quat": ("q", "rot", "orient", "target"),
     "uint32": ("bits", "word", "key"),
     "int64": ("wide",),
     "float64": ("precise",),

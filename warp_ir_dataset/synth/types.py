@@ -75,10 +75,12 @@ ARRAY_TYPES = (FLOAT, INT, VEC2, VEC3, VEC4, MAT22, MAT33, QUAT, MAT44, TRANSFOR
 
 def float_literal(rng: random.Random, low: float = -2.0, high: float = 2.0) -> str:
     """A short float literal such as ``0.75`` or ``-1.5`` (always with a decimal point)."""
-    value = round(rng.uniform(low, high), 2)
-    if value == 0.0:
-        value = 0.5
-    text = f"{value:.2f}".rstrip("0")
+    span = max(abs(low), abs(high))
+    digits = 2 if span >= 0.1 or span == 0 else 1 - math.floor(math.log10(span))  # 0.0125 in [0.001, 0.02], not 0.01
+    value = round(rng.uniform(low, high), digits)
+    if value == 0.0:  # a literal zero reads as a mistake: the nearest end of the range that is not zero
+        value = round(high if high != 0.0 else low, digits)
+    text = f"{value:.{digits}f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
 
 

@@ -399,11 +399,13 @@ class Body(Names, Choices):
                 continue
             for _ in range(4):  # (t + 1.3) - t: draw another term or operator
                 term = self._gen_expr(t, 2, {name: self.scope[name]}, 0.5, consume=[name])
+                if name not in names_in(ast.parse(term, mode="eval")):
+                    break  # too large to fold in anywhere: left for the end of the build to drop
                 combined = _combine(self.rng, t, value, term)
                 tree = ast.parse(combined, mode="eval")
                 if not any(isinstance(n, ast.expr) and self_cancelling(n) for n in ast.walk(tree)):
+                    value = combined
                     break
-            value = combined
             read.add(name)
         return value
 
@@ -453,7 +455,7 @@ def _combine(rng: random.Random, t: WarpType, value: str, term: str) -> str:
     """``value`` and ``term`` (both of type ``t``) in one expression of type ``t``."""
     if t is BOOL:
         return f"({value} {rng.choice(('and', 'or'))} {term})"
-    if t is QUAT:
+    if t is QUAT or t.name == "transform":  # rotations and poses compose
         return f"({value} * {term})"
     if t.name.startswith("struct:"):
         raise SynthesisError(f"cannot combine two values of struct type {t.annotation}")
