@@ -522,6 +522,7 @@ class _Build:
             return None  # would overflow soon: build something else
         width = prod.operands[0].length if prod.operands else 1
         text = prod.template.format(*operands, k=rng.randrange(max(1, min(width, 3))))
+        text = _SIGNS.sub(lambda m: "- " if m.group(1) == "+" else "+ ", text)  # x + -0.5 reads as x - 0.5
         if any(isinstance(n, ast.expr) and self_cancelling(n) for n in ast.walk(ast.parse(text, mode="eval"))):
             return None  # (a + b) - b, q * wp.quat_inverse(q), (a < b) and (a > b): build something else
         self.magnitude[text] = size

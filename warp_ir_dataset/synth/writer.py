@@ -398,7 +398,10 @@ class Body(Names, Choices):
             if name in read:
                 continue
             for _ in range(4):  # (t + 1.3) - t: draw another term or operator
-                term = self._gen_expr(t, 2, {name: self.scope[name]}, 0.5, consume=[name])
+                try:
+                    term = self._gen_expr(t, 2, {name: self.scope[name]}, 0.5, consume=[name])
+                except ValueError:  # reachable by type, but no draw fitted (sizes, distinct operands)
+                    break
                 if name not in names_in(ast.parse(term, mode="eval")):
                     break  # too large to fold in anywhere: left for the end of the build to drop
                 combined = _combine(self.rng, t, value, term)
