@@ -57,11 +57,11 @@ def test_ir_belongs_to_its_python(records40):
 def test_splits_come_from_a_hash_of_the_id_and_survive_growth(dataset40, records40):
     for split, ds in dataset40.items():
         for r in ds:
-            assert split_of(3, r["index"], (0.9, 0.05, 0.05)) == split
+            assert split_of(4, r["index"], (0.9, 0.05, 0.05)) == split
     from warp_ir_dataset import GenerationConfig
 
-    small = split_indices(GenerationConfig(count=40, seed=3))
-    large = split_indices(GenerationConfig(count=400, seed=3))
+    small = split_indices(GenerationConfig(count=40, seed=4))
+    large = split_indices(GenerationConfig(count=400, seed=4))
     for split in small:
         assert set(small[split]) <= set(large[split])
 
@@ -73,7 +73,7 @@ def test_fresh_process_and_cache_rebuild_is_byte_identical(records40, tmp_path):
         import json, sys
         from warp_ir_dataset import GenerationConfig, generate_records, warp_internals
         warp_internals.init_warp({str(tmp_path / "warp_cache")!r})
-        config = GenerationConfig(count=40, seed=3, batch_size=5)
+        config = GenerationConfig(count=40, seed=4, batch_size=5)
         json.dump(list(generate_records(config, range(12))), sys.stdout)
         """
     )
@@ -85,7 +85,7 @@ def test_fresh_process_and_cache_rebuild_is_byte_identical(records40, tmp_path):
 def test_num_proc_over_shard_lists_gives_the_same_records(records40, hf_cache):
     import warp_ir_dataset as wid
 
-    ds = wid.load_dataset(count=12, seed=3, batch_size=4, num_proc=2, cache_dir=hf_cache)
+    ds = wid.load_dataset(count=12, seed=4, batch_size=4, num_proc=2, cache_dir=hf_cache)
     rebuilt = sorted((r for split in ds.values() for r in split), key=lambda r: r["index"])
     assert rebuilt == records40[:12]  # a record depends on (seed, index, config), not on count or sharding
 
@@ -93,7 +93,7 @@ def test_num_proc_over_shard_lists_gives_the_same_records(records40, hf_cache):
 def test_different_seed_gives_different_kernels(records40):
     from warp_ir_dataset import synthesize_kernel
 
-    other = {synthesize_kernel(4, i).source for i in range(40)}
+    other = {synthesize_kernel(3, i).source for i in range(40)}
     assert not other & {r["python_source"] for r in records40}
 
 
@@ -108,6 +108,6 @@ def test_remove_near_duplicates_drops_later_copies_across_splits(monkeypatch, hf
         return {rows[1]["id"]}
 
     monkeypatch.setattr(builder_module, "near_duplicate_ids", pretend_index_1_duplicates_index_0)
-    ds = wid.load_dataset(count=6, seed=3, remove_near_duplicates=True, cache_dir=hf_cache)
+    ds = wid.load_dataset(count=6, seed=4, remove_near_duplicates=True, cache_dir=hf_cache)
     assert seen == list(range(6))  # one pass over every split, in index order
     assert sorted(r["index"] for split in ds.values() for r in split) == [0, 2, 3, 4, 5]

@@ -13,7 +13,7 @@ from warp_ir_dataset.config import GenerationConfig
 
 def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, capsys):
     out = tmp_path / "warp_ir_data"
-    assert main(["generate", "--count", "30", "--seed", "3", "--out", str(out), "--cache-dir", hf_cache]) == 0
+    assert main(["generate", "--count", "30", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         "README.md",
@@ -37,11 +37,11 @@ def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, ca
     assert {s["name"]: s["num_examples"] for s in meta["dataset_info"]["splits"]} == {
         split: len(ds) for split, ds in loaded.items()
     }
-    assert "warp-ir generate --count 30 --seed 3" in card
+    assert "warp-ir generate --count 30 --seed 4" in card
     assert '"records"' in capsys.readouterr().out
 
     # an existing folder is never silently replaced
-    assert main(["generate", "--count", "30", "--seed", "3", "--out", str(out), "--cache-dir", hf_cache]) == 2
+    assert main(["generate", "--count", "30", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 2
     assert "already exists" in capsys.readouterr().err
 
 

@@ -43,7 +43,7 @@ def test_contents_pair_the_right_sides(records40):
 
 
 def test_load_dataset_applies_a_format(dataset40, hf_cache):
-    ds = wid.load_dataset(count=40, seed=3, cache_dir=hf_cache, task="ir_to_python", style="text")
+    ds = wid.load_dataset(count=40, seed=4, cache_dir=hf_cache, task="ir_to_python", style="text")
     assert {name: d.column_names for name, d in ds.items()} == {name: ["text"] for name in dataset40}
 
 

@@ -44,7 +44,7 @@ class RecordingApi:
 @pytest.fixture(scope="module")
 def folder(dataset40, tmp_path_factory):
     out = tmp_path_factory.mktemp("push") / "warp_ir_data"
-    write_hub_dataset(dataset40, out, GenerationConfig(count=40, seed=3), repo_id="my-org/warp-ir")
+    write_hub_dataset(dataset40, out, GenerationConfig(count=40, seed=4), repo_id="my-org/warp-ir")
     return out
 
 
