@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..dataflow import BY_REFERENCE, WRITES_ARRAY
 from ..errors import SynthesisError
 
-_PYTHON_NAMES = frozenset({"wp", "float", "int", "bool", "range", "len", "True", "False", "None"})
+PYTHON_NAMES = frozenset({"wp", "float", "int", "bool", "range", "len", "True", "False", "None"})
 BLOCKS = ("if", "elif", "else", "for", "while")
 
 
@@ -69,8 +69,8 @@ def parse_statement(text: str, kind: str, arrays: frozenset[str], writers: Mappi
         kind = "jump"
     for call in calls:  # calls that write their arguments: atomics, tile stores, query iterators, out-parameters
         _writing_call(call, arrays, writers, loads, defs, sinks, written)
-    reads = ({n.id for n in loads if id(n) not in written} | set(extra_reads)) - _PYTHON_NAMES
-    data = ({n.id for n in loads if id(n) not in written and id(n) not in sizes} | set(extra_reads)) - _PYTHON_NAMES
+    reads = ({n.id for n in loads if id(n) not in written} | set(extra_reads)) - PYTHON_NAMES
+    data = ({n.id for n in loads if id(n) not in written and id(n) not in sizes} | set(extra_reads)) - PYTHON_NAMES
     stmt = Statement(text, frozenset(reads), tuple(dict.fromkeys(defs)), tuple(dict.fromkeys(sinks)), kind)
     stmt.data_reads = frozenset(data)
     stmt.node = node

@@ -33,7 +33,7 @@ from ..errors import SynthesisError
 from . import magnitude
 from .expressions import ExpressionGenerator, Production, weighted_choice
 from .names import ARG_NAMES, HELPER_NAMES, LOCAL_NAMES, PARAM_NAMES
-from .statements import _PYTHON_NAMES, BLOCKS, Flow, Mark, Statement, data_names_in, names_in, parse_statement
+from .statements import BLOCKS, PYTHON_NAMES, Flow, Mark, Statement, data_names_in, names_in, parse_statement
 from .types import (
     BOOL,
     FLOAT,
@@ -138,7 +138,7 @@ class Names:
     def __init__(self) -> None:
         self.local_names: dict[str, tuple[str, ...]] = dict(LOCAL_NAMES)
         self._scopes: list[dict[str, WarpType]] = [{}]
-        self._taken: set[str] = set(_PYTHON_NAMES)
+        self._taken: set[str] = set(PYTHON_NAMES)
 
     def name(self, *bases: str) -> str:
         """A new identifier: the first unused of ``bases``, else the first with a number (``pos2``)."""
