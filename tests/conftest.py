@@ -55,7 +55,9 @@ def hf_cache(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def dataset40(hf_cache):
-    """The foundation issue's acceptance build: 40 records, seed 4 (its ids spread over all three splits), default config."""
+    """The foundation issue's acceptance build: 40 records, default config.
+
+    Seed 4, whose ids spread over all three splits."""
     return wid.load_dataset(count=40, seed=4, cache_dir=hf_cache)
 
 

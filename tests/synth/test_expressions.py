@@ -20,7 +20,8 @@ FLOATING = {"float", "vec2", "vec3", "vec4", "mat22", "mat33", "quat"}
 
 def _kernel(scope: dict, expression: str) -> str:
     params = ", ".join(f"{name}: {t.annotation}" for name, t in scope.items())
-    return f"import warp as wp\n\n\n@wp.kernel\ndef k({params}, out: wp.array(dtype=float)):\n    value = {expression}\n"
+    header = f"import warp as wp\n\n\n@wp.kernel\ndef k({params}, out: wp.array(dtype=float)):\n"
+    return header + f"    value = {expression}\n"
 
 
 @settings(max_examples=300, deadline=None)
