@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--seq-len", type=int, default=512)
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--num-workers", type=int, default=2, help="DataLoader worker processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--complexity", default="1-3")
     args = parser.parse_args()
@@ -65,7 +65,7 @@ def main() -> None:
     loader = torch.utils.data.DataLoader(
         stream,
         batch_size=args.batch_size,
-        num_workers=args.workers,
+        num_workers=args.num_workers,
         collate_fn=lambda rows: collate(rows, args.seq_len),
     )
     model = ByteLM()

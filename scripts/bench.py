@@ -1,4 +1,4 @@
-"""Throughput benchmark (same as `warp-ir bench`): python scripts/bench.py [--count 64] [--workers 2] [--json F]"""
+"""Throughput benchmark (same as `warp-ir bench`): python scripts/bench.py [--count 64] [--num-workers 2] [--json F]"""
 
 import sys
 

@@ -38,15 +38,15 @@ def dataflow_report(sources: list, show: int) -> dict:
 
 def build_report(sources: list, config: GenerationConfig, show: int) -> dict:
     from warp_ir_dataset.compile import BatchCompiler
-    from warp_ir_dataset.pipeline import _check
+    from warp_ir_dataset.pipeline import check_kernel
 
     start = time.perf_counter()
-    compiler = BatchCompiler(compile_cpu=True)
+    compiler = BatchCompiler(config.build)
     failures: Counter = Counter()
     gradients: Counter = Counter()
     shown = 0
     for item in compiler.build(sources):
-        checks, failure = _check(item, config)
+        checks, failure = check_kernel(item, config)
         if checks is not None:
             gradients["differentiable" if checks.differentiable else "not_differentiable"] += 1
             if checks.grad_check is not None:
@@ -72,7 +72,7 @@ def main() -> int:
     args = parser.parse_args()
     config = GenerationConfig(count=args.count, seed=args.seed, categories=[args.category], complexity=args.complexity)
     start = time.perf_counter()
-    sources = [synthesize_kernel(config.seed, i, 0, config.categories, config.complexity) for i in range(args.count)]
+    sources = [synthesize_kernel(config.synthesis, i) for i in range(args.count)]
     synthesis = time.perf_counter() - start
     builtins: Counter = Counter()
     for source in sources:

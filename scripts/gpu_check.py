@@ -1,6 +1,6 @@
 """Validation figures on a GPU machine (or CPU-only ones here): build records with CPU and CUDA checks.
 
-    python scripts/gpu_check.py --count 2000 --workers 16            # on the GPU machine
+    python scripts/gpu_check.py --count 2000 --num-workers 16           # on the GPU machine
     python scripts/gpu_check.py --count 200 --devices cpu            # CPU-side figures anywhere
 
 Builds with ``keep_failed=True`` so that every failure is counted, and prints: samples/s, % launched on
@@ -29,7 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--num-workers", type=int, default=os.cpu_count())
     parser.add_argument("--devices", default=None, help="cpu or cpu,cuda (default: detect)")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     args = parser.parse_args()
@@ -39,7 +39,7 @@ def main() -> int:
         ds = wid.load_dataset(
             count=args.count,
             seed=args.seed,
-            num_proc=args.workers,
+            num_workers=args.num_workers,
             cache_dir=cache,
             keep_failed=True,
             devices=args.devices,
@@ -63,7 +63,7 @@ def main() -> int:
         "records": len(rows),
         "seconds": round(elapsed, 1),
         "samples_per_s": round(len(rows) / elapsed, 2),
-        "workers": args.workers,
+        "num_workers": args.num_workers,
         "devices": sorted({"cpu"} | ({"cuda"} if launched_cuda else set())),
         "launched_cpu": percent(sum(bool(r["launched_cpu"]) for r in rows), len(rows)),
         "launched_cuda": percent(sum(bool(r["launched_cuda"]) for r in launched_cuda), len(launched_cuda)),

@@ -1,6 +1,6 @@
 """Synthesis coverage, diversity and dataflow (issue figures), plus build success, throughput and worker memory.
 
-    python scripts/measure_synthesis.py --count 10000 --per-category 500 --compile-count 2000 --seed 0 --workers 2
+    python scripts/measure_synthesis.py --count 10000 --per-category 500 --compile-count 2000 --seed 0 --num-workers 2
     python scripts/measure_synthesis.py --count 10000 --per-category 500 --compile-count 0 --baseline OLD_CHECKOUT
 
 1. Synthesizes ``count`` kernels with the default configuration (all categories, complexity 1-5) and
@@ -31,7 +31,7 @@ from warp_ir_dataset import CATEGORIES, GenerationConfig
 from warp_ir_dataset.dataflow import FLAGS, analyze, flag_counts
 from warp_ir_dataset.pipeline import shards
 from warp_ir_dataset.stats import near_duplicate_ids, python_builtins, structural_form
-from warp_ir_dataset.synth import synthesize_kernel
+from warp_ir_dataset.synth import SynthesisConfig, synthesize_kernel
 from warp_ir_dataset.workers import WorkerPool
 
 COMPILE_OR_LAUNCH = {"load_error", "codegen_error", "cpu_compile_error", "launch_error"}
@@ -46,10 +46,17 @@ DATAFLOW_TARGETS = {
 #: Written by the baseline subprocess: the sources of a list of (seed, index, category) samples as JSON lines.
 _BASELINE_PROGRAM = """
 import json, sys
-from warp_ir_dataset.synth import synthesize_kernel
+from warp_ir_dataset.synth import SynthesisConfig, synthesize_kernel
+try:  # a version that takes the synthesis config whole
+    from warp_ir_dataset.synth import SynthesisConfig
+    def make(seed, index, categories):
+        return synthesize_kernel(SynthesisConfig(seed=seed, categories=categories), index)
+except ImportError:  # generator version 1
+    def make(seed, index, categories):
+        return synthesize_kernel(seed, index, 0, categories, (1, 5))
 for line in sys.stdin:
     seed, index, categories = json.loads(line)
-    k = synthesize_kernel(seed, index, 0, tuple(categories) if categories else None, (1, 5))
+    k = make(seed, index, tuple(categories) if categories else None)
     print(json.dumps({"source": k.source, "category": k.category}), flush=True)
 """
 
@@ -78,7 +85,10 @@ def dataflow_figures(sources: list[str]) -> dict:
 
 def synthesize(samples: list[tuple[int, int, list[str] | None]]) -> tuple[list[str], list[str], float]:
     start = time.perf_counter()
-    kernels = [synthesize_kernel(seed, index, 0, tuple(c) if c else None, (1, 5)) for seed, index, c in samples]
+    kernels = [
+        synthesize_kernel(SynthesisConfig(seed=seed, categories=tuple(c) if c else None), index)
+        for seed, index, c in samples
+    ]
     return [k.source for k in kernels], [k.category for k in kernels], time.perf_counter() - start
 
 
@@ -120,7 +130,7 @@ def build_figures(config: GenerationConfig, args: argparse.Namespace) -> dict:
 
     rows = []
     start = time.perf_counter()
-    with WorkerPool(args.workers) as pool:
+    with WorkerPool(args.num_workers) as pool:
         for done, result in enumerate(pool.map(config, shards(list(range(args.compile_count)), args.batch_size)), 1):
             rows.extend(result.records)
             if done % 5 == 0:
@@ -144,25 +154,21 @@ def build_figures(config: GenerationConfig, args: argparse.Namespace) -> dict:
         "ir_chars_median": built["ir_chars_median"],
         "expansion_ratio_median": built["expansion_ratio_median"],
         "samples_per_s": len(rows) / elapsed,
-        "workers": args.workers,
+        "num_workers": args.num_workers,
         "peak_rss_mb_per_worker": max(pool.peak_rss_kb) / 1024,
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--per-category", type=int, default=0, help="also measure N kernels of each category")
-    parser.add_argument("--compile-count", type=int, default=2_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--baseline", default=None, help="checkout of an earlier version to measure beside this one")
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
-    report: dict = {}
-    targets: list[tuple[str, float, str, bool]] = []
+Target = tuple[str, float, str, bool]
 
+
+def _target(name: str, value: float, bound: float, at_most: bool) -> Target:
+    met = value <= bound if at_most else value >= bound
+    return (name, value, f"{'<=' if at_most else '>='} {bound}", met)
+
+
+def source_section(args: argparse.Namespace, report: dict) -> list[Target]:
+    """Figures of ``count`` kernels of the default config (and of the baseline's), with their targets."""
     samples = [(args.seed, i, None) for i in range(args.count)]
     sources, categories, seconds = synthesize(samples)
     figures = source_figures(sources, categories)
@@ -181,23 +187,11 @@ def main() -> int:
     report["sources"], report["dataflow"] = figures, columns
     sys.stdout.flush()
     new = columns["this version"]
-    targets += [
-        (f"{key} ({args.count} kernels)", new[key], f"<= {limit}", new[key] <= limit)
-        for key, limit in DATAFLOW_TARGETS.items()
-    ]
-    targets += [
-        (
-            "structural_unique_rate",
-            figures["structural_unique_rate"],
-            ">= 0.99",
-            figures["structural_unique_rate"] >= 0.99,
-        ),
-        (
-            "distinct_builtins_python",
-            figures["distinct_builtins_python"],
-            ">= 240",
-            figures["distinct_builtins_python"] >= 240,
-        ),
+    return [
+        _target(f"{key} ({args.count} kernels)", new[key], limit, True) for key, limit in DATAFLOW_TARGETS.items()
+    ] + [
+        _target("structural_unique_rate", figures["structural_unique_rate"], 0.99, False),
+        _target("distinct_builtins_python", figures["distinct_builtins_python"], 240, False),
         (
             "categories present",
             len(figures["per_category"]),
@@ -206,59 +200,62 @@ def main() -> int:
         ),
     ]
 
+
+def per_category_section(args: argparse.Namespace, report: dict) -> list[Target]:
+    """Dataflow figures of ``per_category`` kernels of each category; the worst category against the targets."""
+    per: dict[str, dict] = {}
+    print(f"== {args.per_category} kernels of each category (seed {args.seed})")
+    for name in CATEGORIES.names():
+        cat_samples = [(args.seed, i, [name]) for i in range(args.per_category)]
+        cat_sources, _, _ = synthesize(cat_samples)
+        per[name] = {"this version": dataflow_figures(cat_sources)}
+        if args.baseline:
+            per[name] = {"baseline": dataflow_figures(synthesize_baseline(args.baseline, cat_samples)[0]), **per[name]}
+        per[name]["lines_per_kernel"] = sum(s.count("\n") for s in cat_sources) / len(cat_sources)
+    keys = [k for k, _, _ in FLAGS] + ["numbered_name_share"]
+    for version in ("baseline", "this version") if args.baseline else ("this version",):
+        print(f"-- {version}: share of kernels with each finding, by category")
+        print(f"{'category':12s}" + "".join(f"{k[:12]:>13s}" for k in keys))
+        for name, cols in per.items():
+            print(f"{name:12s}" + "".join(f"{cols[version][k]:13.4f}" for k in keys))
+    report["per_category"] = per
+    worst = {key: max(cols["this version"][key] for cols in per.values()) for key in DATAFLOW_TARGETS}
+    return [
+        _target(f"{key} (worst category, {args.per_category} each)", worst[key], DATAFLOW_TARGETS[key], True)
+        for key in DATAFLOW_TARGETS
+    ]
+
+
+def build_section(args: argparse.Namespace, report: dict) -> list[Target]:
+    """Build and validate the first ``compile_count`` kernels; the compile-and-launch rate against its target."""
+    config = GenerationConfig(count=args.compile_count, seed=args.seed, batch_size=args.batch_size)
+    built = build_figures(config, args)
+    print(f"== {built['records_built']} built and validated ({args.num_workers} workers)")
+    _print(built)
+    report["built"] = built
+    return [
+        _target("compile_and_launch_rate", built["compile_and_launch_rate"], 0.999, False),
+        _target("peak RSS per worker (MB)", built["peak_rss_mb_per_worker"], 2048, True),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--per-category", type=int, default=0, help="also measure N kernels of each category")
+    parser.add_argument("--compile-count", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--baseline", default=None, help="checkout of an earlier version to measure beside this one")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    report: dict = {}
+    targets = source_section(args, report)
     if args.per_category:
-        per: dict[str, dict] = {}
-        print(f"== {args.per_category} kernels of each category (seed {args.seed})")
-        for name in CATEGORIES.names():
-            cat_samples = [(args.seed, i, [name]) for i in range(args.per_category)]
-            cat_sources, _, _ = synthesize(cat_samples)
-            per[name] = {"this version": dataflow_figures(cat_sources)}
-            if args.baseline:
-                per[name] = {
-                    "baseline": dataflow_figures(synthesize_baseline(args.baseline, cat_samples)[0]),
-                    **per[name],
-                }
-            per[name]["lines_per_kernel"] = sum(s.count("\n") for s in cat_sources) / len(cat_sources)
-        keys = [k for k, _, _ in FLAGS] + ["numbered_name_share"]
-        for version in ("baseline", "this version") if args.baseline else ("this version",):
-            print(f"-- {version}: share of kernels with each finding, by category")
-            print(f"{'category':12s}" + "".join(f"{k[:12]:>13s}" for k in keys))
-            for name, cols in per.items():
-                print(f"{name:12s}" + "".join(f"{cols[version][k]:13.4f}" for k in keys))
-        worst = {key: max(cols["this version"][key] for cols in per.values()) for key in DATAFLOW_TARGETS}
-        targets += [
-            (
-                f"{key} (worst category, {args.per_category} each)",
-                worst[key],
-                f"<= {DATAFLOW_TARGETS[key]}",
-                worst[key] <= DATAFLOW_TARGETS[key],
-            )
-            for key in DATAFLOW_TARGETS
-        ]
-        report["per_category"] = per
-
+        targets += per_category_section(args, report)
     if args.compile_count:
-        built = build_figures(
-            GenerationConfig(count=args.compile_count, seed=args.seed, batch_size=args.batch_size), args
-        )
-        print(f"== {built['records_built']} built and validated ({args.workers} workers)")
-        _print(built)
-        report["built"] = built
-        targets += [
-            (
-                "compile_and_launch_rate",
-                built["compile_and_launch_rate"],
-                ">= 0.999",
-                built["compile_and_launch_rate"] >= 0.999,
-            ),
-            (
-                "peak RSS per worker (MB)",
-                built["peak_rss_mb_per_worker"],
-                "< 2048",
-                built["peak_rss_mb_per_worker"] < 2048,
-            ),
-        ]
-
+        targets += build_section(args, report)
     print("== targets")
     for name, value, target, met in targets:
         shown = f"{value:.4f}" if isinstance(value, float) else value

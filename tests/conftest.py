@@ -61,6 +61,21 @@ def dataset40(hf_cache):
     return wid.load_dataset(count=40, seed=4, cache_dir=hf_cache)
 
 
+#: The fast tier's dataset: IR only (Warp's code generator runs, no compiler does), seed 4.
+TINY = {"count": 12, "seed": 4, "validate": False}
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(hf_cache):
+    """12 IR-only records built in this process: the Hub layout, formats and push tests of the fast tier."""
+    return wid.load_dataset(**TINY, num_workers=1, cache_dir=hf_cache)
+
+
+@pytest.fixture(scope="session")
+def tiny_records(tiny_dataset) -> list[dict]:
+    return sorted((r for split in tiny_dataset.values() for r in split), key=lambda r: r["index"])
+
+
 @pytest.fixture(scope="session")
 def records40(dataset40) -> list[dict]:
     return sorted((r for split in dataset40.values() for r in split), key=lambda r: r["index"])

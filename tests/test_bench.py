@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from warp_ir_dataset.bench import format_benchmark, run_benchmark
+
+pytestmark = pytest.mark.slow  # compiles with Clang and NVRTC
 
 
 def test_tiny_benchmark_reports_every_run():
-    result = run_benchmark(count=2, seed=0, workers=2, batch_size=2)
+    result = run_benchmark(count=2, seed=0, num_workers=2, batch_size=2)
     runs = result["runs"]
     assert list(runs) == [
         "a_baseline_one_module_per_kernel",

@@ -7,11 +7,15 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from warp_ir_dataset import CATEGORIES, FEATURES
 from warp_ir_dataset.pipeline import split_indices, split_of
 from warp_ir_dataset.schema import IR_FIELDS
 
 from .conftest import own_echoed_statements
+
+pytestmark = pytest.mark.slow  # builds and validates datasets
 
 
 def source_filename_of(record: dict) -> str:
@@ -91,9 +95,9 @@ def test_num_proc_over_shard_lists_gives_the_same_records(records40, hf_cache):
 
 
 def test_different_seed_gives_different_kernels(records40):
-    from warp_ir_dataset import synthesize_kernel
+    from warp_ir_dataset.synth import SynthesisConfig, synthesize_kernel
 
-    other = {synthesize_kernel(3, i).source for i in range(40)}
+    other = {synthesize_kernel(SynthesisConfig(seed=3), i).source for i in range(40)}
     assert not other & {r["python_source"] for r in records40}
 
 

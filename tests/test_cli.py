@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import datasets
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from warp_ir_dataset import FEATURES
 from warp_ir_dataset.cli import build_parser, main
 from warp_ir_dataset.config import GenerationConfig
 
 
+@pytest.mark.slow
 def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, capsys):
     out = tmp_path / "warp_ir_data"
     assert main(["generate", "--count", "30", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 0
@@ -72,3 +77,40 @@ def test_bad_cli_value_is_a_clean_error(capsys):
 
     with pytest.raises(SystemExit):
         main(["generate", "--count", "many"])
+
+
+#: Command-line values each option must refuse (the config's fields, spelled as on a command line).
+INVALID_CLI = {
+    "count": ["0", "-3", "many", "1.5"],
+    "seed": ["-1", "x"],
+    "trials": ["0", "three"],
+    "batch-size": ["0", "-64"],
+    "max-attempts": ["0"],
+    "ptx-arch": ["20", "200", "sm_90"],
+    "cpu-optimization-level": ["4", "-1", "fast"],
+    "complexity": ["0", "6", "3-1", "a", "1-2-9"],
+    "split-ratios": ["0.5,0.5", "a,b,c", "0.9,0.9,0.1", "1,nan,0"],
+    "categories": ["nope", "vector:x", "vector:-1", ",", "vector,vector"],
+    "category-weights": ["1,2"],  # without categories
+    "devices": ["tpu", "cuda", "cpu,gpu"],
+}
+
+
+def test_every_valued_option_has_invalid_values_under_test():
+    options = {f.name.replace("_", "-") for f in fields(GenerationConfig) if not isinstance(f.default, bool)}
+    assert set(INVALID_CLI) == options
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), option=st.sampled_from(sorted(INVALID_CLI)))
+def test_any_invalid_option_value_is_a_clean_error_naming_the_option(data, option, capsys, tmp_path):
+    value = data.draw(st.sampled_from(INVALID_CLI[option]), label=option)
+    try:
+        code = main(["generate", f"--{option}={value}", "--out", str(tmp_path / "never")])
+    except SystemExit as exc:  # argparse's own type errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert option in err or option.replace("-", "_") in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "never").exists()

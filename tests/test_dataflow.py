@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from warp_ir_dataset.dataflow import analyze, flag_counts
+from warp_ir_dataset.errors import NotAKernelError
 
 
 def _source(body: str, signature: str, helpers: str) -> str:
@@ -241,7 +242,7 @@ def test_numbered_names_and_shares():
 
 
 def test_no_kernel_is_a_clear_error():
-    with pytest.raises(ValueError, match="no @wp.kernel"):
+    with pytest.raises(NotAKernelError, match="no @wp.kernel"):
         analyze("import warp as wp\n\n@wp.func\ndef f(x: float):\n    return x\n")
 
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import pytest
 
 import warp_ir_dataset as wid
+from tests.conftest import TINY
 from warp_ir_dataset.formats import COLUMNS, INSTRUCTIONS, STYLES, format_record, kernel_signature
 
 
 @pytest.mark.parametrize("task", sorted(INSTRUCTIONS))
 @pytest.mark.parametrize("style", STYLES)
-def test_each_format_has_exactly_its_columns(dataset40, task, style):
-    formatted = wid.to_task_format(dataset40["train"], task, style)
+def test_each_format_has_exactly_its_columns(tiny_dataset, task, style):
+    formatted = wid.to_task_format(tiny_dataset["train"], task, style)
     assert tuple(formatted.column_names) == COLUMNS[style]
-    assert len(formatted) == len(dataset40["train"])
-    with_id = wid.to_task_format(dataset40["train"], task, style, keep_id=True)
+    assert len(formatted) == len(tiny_dataset["train"])
+    with_id = wid.to_task_format(tiny_dataset["train"], task, style, keep_id=True)
     assert set(with_id.column_names) == {"id", *COLUMNS[style]}
 
 
-def test_contents_pair_the_right_sides(records40):
-    record = records40[0]
+def test_contents_pair_the_right_sides(tiny_records):
+    record = tiny_records[0]
     signature = kernel_signature(record["python_source"], record["kernel_name"])
     assert signature.startswith(f"def {record['kernel_name']}(") and "wp.array" in signature
 
@@ -42,9 +43,9 @@ def test_contents_pair_the_right_sides(records40):
     assert text == f"{cuda['prompt']}\n\n{cuda['completion']}"
 
 
-def test_load_dataset_applies_a_format(dataset40, hf_cache):
-    ds = wid.load_dataset(count=40, seed=4, cache_dir=hf_cache, task="ir_to_python", style="text")
-    assert {name: d.column_names for name, d in ds.items()} == {name: ["text"] for name in dataset40}
+def test_load_dataset_applies_a_format(tiny_dataset, hf_cache):
+    ds = wid.load_dataset(**TINY, num_workers=1, cache_dir=hf_cache, task="ir_to_python", style="text")
+    assert {name: d.column_names for name, d in ds.items()} == {name: ["text"] for name in tiny_dataset}
 
 
 def test_unknown_task_or_style():

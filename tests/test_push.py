@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -10,6 +11,8 @@ import datasets
 import pytest
 from huggingface_hub import DatasetCard
 
+import warp_ir_dataset as wid
+from tests.conftest import TINY
 from warp_ir_dataset import FEATURES, GenerationConfig, write_hub_dataset
 from warp_ir_dataset.cli import main
 from warp_ir_dataset.push import PushError, check_folder, plan_push, push
@@ -42,25 +45,29 @@ class RecordingApi:
 
 
 @pytest.fixture(scope="module")
-def folder(dataset40, tmp_path_factory):
+def folder(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("push") / "warp_ir_data"
-    write_hub_dataset(dataset40, out, GenerationConfig(count=40, seed=4), repo_id="my-org/warp-ir")
+    write_hub_dataset(tiny_dataset, out, GenerationConfig(**TINY), repo_id="my-org/warp-ir")
     return out
 
 
-def test_folder_loads_like_the_builder_and_the_card_is_valid(folder, dataset40, hf_cache):
+def test_folder_loads_like_the_builder_and_the_card_is_valid(folder, tiny_dataset, hf_cache):
     assert datasets.get_dataset_config_names(str(folder)) == ["default"]
     loaded = datasets.load_dataset(str(folder), cache_dir=hf_cache)
-    assert {s: ds.to_list() for s, ds in loaded.items()} == {s: ds.to_list() for s, ds in dataset40.items()}
+    assert {s: ds.to_list() for s, ds in loaded.items()} == {s: ds.to_list() for s, ds in tiny_dataset.items()}
     card = DatasetCard.load(folder / "README.md")
     meta = card.data.to_dict()
     for key in ("license", "task_categories", "language", "tags", "size_categories", "pretty_name", "configs"):
         assert meta.get(key), key
     infos = datasets.info.DatasetInfosDict.from_dataset_card_data(card.data)
     assert infos["default"].features == FEATURES
-    assert {s: infos["default"].splits[s].num_examples for s in dataset40} == {s: len(d) for s, d in dataset40.items()}
+    sizes = {s: infos["default"].splits[s].num_examples for s in tiny_dataset}
+    assert sizes == {s: len(d) for s, d in tiny_dataset.items()}
     assert "![Records per category" in card.text and (folder / "plots" / "categories.png").is_file()
     assert "my-org/warp-ir" in card.text
+    numbers = json.loads((folder / "stats.json").read_text())  # drops by reason are kept beside the data
+    assert numbers["records"] == sum(len(d) for d in tiny_dataset.values())
+    assert numbers["replaced_by_reason"] == wid.drops_by_reason(r for d in tiny_dataset.values() for r in d)
 
 
 def test_dry_run_prints_the_plan_and_uploads_nothing(folder, capsys, monkeypatch):
@@ -68,7 +75,7 @@ def test_dry_run_prints_the_plan_and_uploads_nothing(folder, capsys, monkeypatch
     assert main(["push", str(folder), "--repo-id", "my-org/warp-ir", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "data/train-00000-of-00001.parquet" in out and "README.md" in out and "plots/lengths.png" in out
-    assert "Upload warp_ir_dataset (40 records)" in out and "dry run: nothing was uploaded" in out
+    assert "Upload warp_ir_dataset (12 records)" in out and "dry run: nothing was uploaded" in out
     assert TOKEN not in out
 
 
@@ -141,7 +148,7 @@ def test_bad_folders(folder, tmp_path):
     not (os.environ.get("HF_TOKEN") and os.environ.get("WARP_IR_TEST_REPO")),
     reason="opt-in: set HF_TOKEN and WARP_IR_TEST_REPO (a private scratch dataset repo id) to push for real",
 )
-def test_real_push_round_trip(folder, dataset40, hf_cache):  # pragma: no cover - needs the network
+def test_real_push_round_trip(folder, tiny_dataset, hf_cache):  # pragma: no cover - needs the network
     from huggingface_hub import HfApi
 
     repo_id = os.environ["WARP_IR_TEST_REPO"]
@@ -149,6 +156,6 @@ def test_real_push_round_trip(folder, dataset40, hf_cache):  # pragma: no cover 
     try:
         push(plan_push(folder, repo_id, private=True), api=api)
         loaded = datasets.load_dataset(repo_id, cache_dir=hf_cache, download_mode="force_redownload")
-        assert {s: ds.to_list() for s, ds in loaded.items()} == {s: ds.to_list() for s, ds in dataset40.items()}
+        assert {s: ds.to_list() for s, ds in loaded.items()} == {s: ds.to_list() for s, ds in tiny_dataset.items()}
     finally:
         api.delete_repo(repo_id, repo_type="dataset", missing_ok=True)

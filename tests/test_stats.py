@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from warp_ir_dataset.cli import main
 from warp_ir_dataset.dataflow import FLAGS
 from warp_ir_dataset.stats import compute_stats, format_stats, near_duplicate_ids, python_builtins, structural_form
@@ -39,6 +41,7 @@ def test_near_duplicates_keep_the_first_of_each_group():
     assert near_duplicate_ids(records) == {"b"}
 
 
+@pytest.mark.slow
 def test_stats_of_the_acceptance_build(records40):
     numbers = compute_stats(records40)
     assert numbers["records"] == 40
@@ -55,6 +58,7 @@ def test_stats_of_the_acceptance_build(records40):
     json.dumps(numbers)
 
 
+@pytest.mark.slow
 def test_stats_command_reads_a_generated_folder(dataset40, hf_cache, tmp_path, capsys):
     out = tmp_path / "data40"
     assert main(["generate", "--count", "40", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 0

@@ -12,6 +12,8 @@ from warp_ir_dataset import GenerationConfig
 from warp_ir_dataset.pipeline import split_indices
 from warp_ir_dataset.synth import sample_id
 
+pytestmark = pytest.mark.slow  # streams compile and launch kernels
+
 FAST = {"complexity": 1, "validate": False}  # IR only: these tests are about sharding, not compiling
 
 

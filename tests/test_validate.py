@@ -9,6 +9,7 @@ import pytest
 import warp as wp
 
 from warp_ir_dataset import ConfigError, GenerationConfig, warp_internals
+from warp_ir_dataset.config import ValidationSettings
 from warp_ir_dataset.pipeline import resolve_devices
 from warp_ir_dataset.validate import array_roles, compare_outputs, make_arguments, validate_kernel
 
@@ -51,9 +52,10 @@ def scale_in_place(x: wp.array(dtype=float)):
 def _validate(kernel, **kwargs):
     warp_internals.init_warp()
     source = inspect.getsource(kernel.func)
-    return validate_kernel(kernel, source, kernel.func.__name__, 1234, None, **kwargs)
+    return validate_kernel(kernel, source, kernel.func.__name__, 1234, None, ValidationSettings(**kwargs))
 
 
+@pytest.mark.slow
 def test_differentiable_kernel_passes_three_trials_and_the_gradient_check():
     result = _validate(smooth_energy)
     assert result.reason is None
@@ -63,12 +65,14 @@ def test_differentiable_kernel_passes_three_trials_and_the_gradient_check():
     assert result.launched_cuda is None and result.cpu_cuda_agree is None  # CPU only
 
 
+@pytest.mark.slow
 def test_a_wrong_adjoint_is_caught():
     result = _validate(uses_wrong_gradient)
     assert result.differentiable is True and result.grad_check is False
     assert result.reason == "grad_mismatch" and result.grad_max_rel_err > 0.2
 
 
+@pytest.mark.slow
 def test_non_differentiable_kernels_are_marked_not_failed():
     floor = _validate(quantize)
     assert floor.reason is None and floor.differentiable is False and floor.grad_check is None
@@ -92,9 +96,10 @@ def test_array_roles():
 
 def test_trials_use_different_deterministic_inputs():
     warp_internals.init_warp()
-    first, _ = make_arguments(smooth_energy, 7)
-    again, _ = make_arguments(smooth_energy, 7)
-    other, _ = make_arguments(smooth_energy, 8)
+    specs = warp_internals.kernel_args(smooth_energy)
+    first, _ = make_arguments(specs, 7)
+    again, _ = make_arguments(specs, 7)
+    other, _ = make_arguments(specs, 8)
     assert np.array_equal(first[0].numpy(), again[0].numpy())
     assert not np.array_equal(first[0].numpy(), other[0].numpy())
     assert first[0].shape == (64,) and first[1].dtype == wp.vec3
@@ -125,6 +130,7 @@ def test_devices_are_detected_and_checked():
         GenerationConfig(devices="tpu")
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not warp_internals.cuda_available(), reason="needs a CUDA device")
 def test_cuda_validation_agrees_with_cpu():  # pragma: no cover - runs on GPU machines
     result = _validate(smooth_energy, devices=("cpu", "cuda"))

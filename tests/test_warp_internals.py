@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from warp_ir_dataset import warp_internals
 
 COMPILE_ONE = """
@@ -38,6 +40,7 @@ def _headers(folder) -> list:
     return sorted(p for p in folder.iterdir() if warp_internals._is_clang_pch(p.name)) if folder.is_dir() else []
 
 
+@pytest.mark.slow
 def test_a_process_shares_its_header_and_a_corrupt_shared_header_only_costs_time(tmp_path):
     first = _compile_in_fresh_process(tmp_path)
     assert first["values"] == [3.0, 4.0, 5.0, 6.0]
@@ -103,6 +106,7 @@ print("child exit:", os.waitstatus_to_exitcode(status))
 """
 
 
+@pytest.mark.slow
 def test_forking_waits_for_the_warm_up_and_the_child_compiles(tmp_path):
     source = COMPILE_ONE.split("SOURCE = ")[1].split("\nkernel =")[0]
     env = {**os.environ, warp_internals.PCH_CACHE_ENV: str(tmp_path)}
@@ -137,6 +141,7 @@ print(json.dumps({"records": len(records), "cache": cache, "left": left, "scratc
 """
 
 
+@pytest.mark.slow
 def test_a_process_and_its_forked_children_leave_no_files_behind(tmp_path):
     """Compiled batches are deleted once released; scratch folders (kernel cache, PTX) at exit, also in a
     forked multiprocessing child, which gets a kernel cache of its own and leaves through os._exit."""

@@ -10,6 +10,8 @@ import pytest
 from warp_ir_dataset import GenerationConfig, generate_records
 from warp_ir_dataset.workers import WorkerError, WorkerPool, _Worker
 
+pytestmark = pytest.mark.slow  # worker processes compile kernels
+
 
 def test_pool_matches_in_process_generation():
     config = GenerationConfig(count=6, seed=8, complexity=(1, 2), validate=False)

@@ -7,30 +7,32 @@ Public API::
     ir = wid.extract_ir(my_kernel)                  # IR of any concrete @wp.kernel
 """
 
-__version__ = "0.1.0"
-
-from .api import extract_ir, load_dataset  # noqa: E402
-from .builder import WarpIRConfig, WarpIRDataset  # noqa: E402
-from .config import GenerationConfig  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .api import extract_ir, load_dataset
+from .builder import WarpIRConfig, WarpIRDataset
+from .config import GenerationConfig
+from .errors import (
     ConfigError,
+    FailureReason,
     GenerationError,
     KernelBuildError,
     NotAKernelError,
     UnknownCategoryError,
     WarpIRError,
 )
-from .formats import format_record, to_task_format  # noqa: E402
-from .hub import write_hub_dataset  # noqa: E402
-from .pipeline import generate_records  # noqa: E402
-from .schema import FEATURES  # noqa: E402
-from .synth import CATEGORIES, GENERATOR_VERSION, register_category, synthesize_kernel  # noqa: E402
+from .formats import format_record, to_task_format
+from .hub import write_hub_dataset
+from .pipeline import generate_records
+from .schema import FEATURES
+from .stats import drops_by_reason
+from .synth import CATEGORIES, GENERATOR_VERSION, register_category, synthesize_kernel
 
 __all__ = [
     "CATEGORIES",
     "FEATURES",
     "GENERATOR_VERSION",
     "ConfigError",
+    "FailureReason",
     "GenerationConfig",
     "GenerationError",
     "KernelBuildError",
@@ -40,6 +42,7 @@ __all__ = [
     "WarpIRDataset",
     "WarpIRError",
     "__version__",
+    "drops_by_reason",
     "extract_ir",
     "format_record",
     "to_task_format",

@@ -15,6 +15,7 @@ def load_dataset(
     seed: int = 0,
     *,
     split: str | None = None,
+    num_workers: int | None = None,
     num_proc: int | None = None,
     cache_dir: str | None = None,
     download_mode: str | None = None,
@@ -30,8 +31,9 @@ def load_dataset(
         count: records in total, over all splits. With ``streaming=True``, ``None`` gives an endless stream.
         seed: dataset seed; the same seed and config give byte-identical records.
         split: ``"train"``, ``"validation"`` or ``"test"`` for one split; all three by default.
-        num_proc: worker processes that build shards in parallel (default: every core; 1 builds in this
+        num_workers: worker processes that build shards in parallel (default: every core; 1 builds in this
             process). Workers are fresh interpreters with their own Warp kernel caches.
+        num_proc: the same, under the name ``datasets.load_dataset`` uses.
         cache_dir: where ``datasets`` caches the prepared data.
         download_mode: ``"force_redownload"`` rebuilds even if a cached copy exists.
         streaming: return ``IterableDataset``s that build records on the fly (nothing is cached).
@@ -51,6 +53,9 @@ def load_dataset(
 
     if task is not None:
         check_task(task, style)
+    if num_proc is not None and num_workers is not None and num_proc != num_workers:
+        raise ConfigError(f"num_proc={num_proc!r} and num_workers={num_workers!r} name the same thing; give one")
+    num_workers = num_workers if num_workers is not None else num_proc
     if count is None and not streaming:
         raise ConfigError("count=None (an endless stream) needs streaming=True; give a count to build a dataset")
     if split is not None and split not in SPLITS:
@@ -58,18 +63,25 @@ def load_dataset(
     # validate and normalise here, so the API and the CLI share cache entries for the same config
     generation = GenerationConfig(count=1 if count is None else count, seed=seed, **config)
     if streaming:
-        from .streaming import DEFAULT_NUM_SHARDS, stream_split
-
-        if generation.remove_near_duplicates:
-            raise ConfigError("remove_near_duplicates needs the whole dataset; it cannot be used with streaming=True")
-        shards = num_shards or DEFAULT_NUM_SHARDS
-        streams = {s: stream_split(generation, s, count, shards) for s in ([split] if split else SPLITS)}
-        result: Any = streams[split] if split else datasets.IterableDatasetDict(streams)
+        result = _streams(generation, count, split, num_shards)
     else:
-        builder = WarpIRDataset(cache_dir=cache_dir, num_workers=num_proc, **generation.generation_kwargs())
+        builder = WarpIRDataset(cache_dir=cache_dir, num_workers=num_workers, **generation.generation_kwargs())
         builder.download_and_prepare(download_mode=download_mode)
         result = builder.as_dataset(split=split)
     return to_task_format(result, task, style) if task is not None else result
+
+
+def _streams(config: Any, count: int | None, split: str | None, num_shards: int | None) -> Any:
+    """``IterableDataset``s of the config's records, one per split (or the one asked for)."""
+    from .config import SPLITS
+    from .streaming import DEFAULT_NUM_SHARDS, stream_split
+
+    if config.remove_near_duplicates:
+        raise ConfigError("remove_near_duplicates needs the whole dataset; it cannot be used with streaming=True")
+    streams = {
+        s: stream_split(config, s, count, num_shards or DEFAULT_NUM_SHARDS) for s in ([split] if split else SPLITS)
+    }
+    return streams[split] if split else datasets.IterableDatasetDict(streams)
 
 
 def extract_ir(kernel: Any) -> dict[str, str]:

@@ -7,7 +7,7 @@ Measured, in this order, each with a fresh Warp kernel cache:
 (b) the default pipeline in this process (batched modules, CPU compile at -O0, launch validation,
     CUDA source, forward and backward);
 (c) IR only (``validate=False``): code generation without compiling;
-(d) the default pipeline with ``workers`` worker processes;
+(d) the default pipeline with ``num_workers`` worker processes;
 (e) the default pipeline with ``include_ptx=True`` (NVRTC), in this process;
 plus the time to write the records as Parquet. Every figure is samples per second and a ratio against (a).
 Clang's precompiled headers are built first, in a private shared folder: a one-time cost per machine,
@@ -17,6 +17,7 @@ not part of any run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
@@ -29,9 +30,10 @@ from typing import Any
 
 from . import warp_internals as wi
 from .compile import BatchCompiler
-from .config import GenerationConfig
-from .pipeline import _check, generate_records
-from .synth import synthesize_kernel
+from .config import BuildSettings, GenerationConfig
+from .errors import WarpIRError
+from .pipeline import check_kernel, generate_records, shards
+from .synth import SynthesisConfig, synthesize_kernel
 from .timing import STAGES, timed
 from .workers import WorkerPool
 
@@ -42,23 +44,21 @@ def _fresh_cache() -> None:
 
 def _baseline(config: GenerationConfig, indices: list[int], seconds: Counter) -> float:
     """One module per kernel, Warp's default optimization level, sequential. Returns elapsed seconds."""
-    sources = [synthesize_kernel(config.seed, i, 0, config.categories, config.complexity) for i in indices]
+    sources = [synthesize_kernel(config.synthesis, i) for i in indices]
+    settings = dataclasses.replace(config.build, cpu_optimization_level=None)
     start = time.perf_counter()
     for source in sources:
-        compiler = BatchCompiler(compile_cpu=True, cpu_optimization_level=None)
-        compiler.seconds = seconds
+        compiler = BatchCompiler(settings, seconds)
         (built,) = compiler.build([source])
         with timed(seconds, "launch"):
-            _check(built, config)
+            check_kernel(built, config)
         compiler.release()
     return time.perf_counter() - start
 
 
-def _in_process(
-    config: GenerationConfig, indices: list[int], seconds: Counter, cpu_optimization_level: int | None = 0
-) -> tuple[float, list[dict]]:
+def _in_process(config: GenerationConfig, indices: list[int], seconds: Counter) -> tuple[float, list[dict]]:
     start = time.perf_counter()
-    records = list(generate_records(config, indices, seconds=seconds, cpu_optimization_level=cpu_optimization_level))
+    records = list(generate_records(config, indices, seconds=seconds))
     return time.perf_counter() - start, records
 
 
@@ -69,8 +69,8 @@ def _warm_up_headers(seed: int, levels: tuple[int | None, ...] = (None, 0)) -> N
     every run, the worker processes' included, is measured with them in place.
     """
     for level in levels:
-        warmup = BatchCompiler(compile_cpu=True, cpu_optimization_level=level)
-        warmup.build([synthesize_kernel(seed + 1, 0)])
+        warmup = BatchCompiler(BuildSettings(cpu_optimization_level=level))
+        warmup.build([synthesize_kernel(SynthesisConfig(seed=seed + 1), 0)])
         warmup.release()
 
 
@@ -100,7 +100,7 @@ def _parquet_seconds(records: list[dict]) -> float:
         return time.perf_counter() - start
 
 
-def run_sweep(count: int, seed: int, batch_sizes: tuple[int, ...], levels: tuple[int | None, ...]) -> dict[str, Any]:
+def run_sweep(count: int, seed: int, batch_sizes: tuple[int, ...], levels: tuple[int, ...]) -> dict[str, Any]:
     """The in-process pipeline at each batch size (level 0) and each CPU optimization level (largest batch)."""
     indices = list(range(count))
     results: dict[str, Any] = {}
@@ -110,77 +110,17 @@ def run_sweep(count: int, seed: int, batch_sizes: tuple[int, ...], levels: tuple
         _warm_up_headers(seed, tuple({level for _, level in settings}))
         for batch_size, level in settings:
             _fresh_cache()
-            config = GenerationConfig(count=count, seed=seed, batch_size=batch_size)
-            elapsed, _ = _in_process(config, indices, Counter(), cpu_optimization_level=level)
-            name = f"batch {batch_size}, -O{level if level is not None else ' default'}"
-            results[name] = round(count / elapsed, 3)
+            config = GenerationConfig(count=count, seed=seed, batch_size=batch_size, cpu_optimization_level=level)
+            elapsed, _ = _in_process(config, indices, Counter())
+            results[f"batch {batch_size}, -O{level}"] = round(count / elapsed, 3)
     return results
 
 
-def run_benchmark(count: int = 64, seed: int = 0, workers: int = 2, batch_size: int = 32) -> dict[str, Any]:
+def run_benchmark(count: int = 64, seed: int = 0, num_workers: int = 2, batch_size: int = 32) -> dict[str, Any]:
     """Run (a)-(e) on samples ``0..count-1`` of ``seed``; return every figure."""
     with _private_header_folder():
-        return _run_benchmark(count, seed, workers, batch_size)
-
-
-def _run_benchmark(count: int, seed: int, workers: int, batch_size: int) -> dict[str, Any]:
-    indices = list(range(count))
-    default = GenerationConfig(count=count, seed=seed, batch_size=batch_size)
-    runs: dict[str, dict[str, Any]] = {}
-
-    def record(name: str, elapsed: float, seconds: Counter, **extra: Any) -> None:
-        runs[name] = {
-            "seconds": elapsed,
-            "samples_per_s": count / elapsed,
-            "stages": {k: round(seconds.get(k, 0.0), 3) for k in STAGES if seconds.get(k)},
-            **extra,
-        }
-
-    _fresh_cache()
-    _warm_up_headers(seed)
-    seconds: Counter = Counter()
-    record("a_baseline_one_module_per_kernel", _baseline(default, indices, seconds), seconds)
-
-    _fresh_cache()
-    seconds = Counter()
-    elapsed, records = _in_process(default, indices, seconds)
-    record("b_default_in_process", elapsed, seconds, parquet_seconds=round(_parquet_seconds(records), 3))
-
-    _fresh_cache()
-    seconds = Counter()
-    elapsed, _ = _in_process(
-        GenerationConfig(count=count, seed=seed, batch_size=batch_size, validate=False), indices, seconds
-    )
-    record("c_ir_only", elapsed, seconds)
-
-    seconds = Counter()
-    shards = [indices[k : k + batch_size] for k in range(0, count, batch_size)]
-    start = time.perf_counter()
-    parallel_records = []
-    with WorkerPool(workers) as pool:
-        for result in pool.map(default, shards):
-            parallel_records.extend(result.records)
-            seconds.update(result.seconds)  # summed over workers: CPU seconds, not wall time
-    elapsed = time.perf_counter() - start
-    if parallel_records != records:
-        raise RuntimeError("worker processes produced different records from the in-process run")
-    record(
-        f"d_default_{workers}_workers",
-        elapsed,
-        seconds,
-        peak_rss_mb_per_worker=[round(kb / 1024, 1) for kb in pool.peak_rss_kb],
-    )
-
-    _fresh_cache()
-    seconds = Counter()
-    elapsed, _ = _in_process(
-        GenerationConfig(count=count, seed=seed, batch_size=batch_size, include_ptx=True), indices, seconds
-    )
-    record("e_default_with_ptx", elapsed, seconds)
-
-    base = runs["a_baseline_one_module_per_kernel"]["samples_per_s"]
-    for run in runs.values():
-        run["ratio_vs_baseline"] = run["samples_per_s"] / base
+        runs = _Runs(count)
+        _run_all(runs, GenerationConfig(count=count, seed=seed, batch_size=batch_size), num_workers)
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -192,10 +132,66 @@ def _run_benchmark(count: int, seed: int, workers: int, batch_size: int) -> dict
         "count": count,
         "seed": seed,
         "batch_size": batch_size,
-        "workers": workers,
+        "num_workers": num_workers,
         "peak_rss_mb_main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "runs": runs,
+        "runs": runs.with_ratios("a_baseline_one_module_per_kernel"),
     }
+
+
+class _Runs(dict):
+    """Figures per run: seconds, samples/s, seconds per stage, and extras."""
+
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+
+    def add(self, name: str, elapsed: float, seconds: Counter, **extra: Any) -> None:
+        self[name] = {
+            "seconds": elapsed,
+            "samples_per_s": self.count / elapsed,
+            "stages": {k: round(seconds.get(k, 0.0), 3) for k in STAGES if seconds.get(k)},
+            **extra,
+        }
+
+    def with_ratios(self, baseline: str) -> dict[str, dict[str, Any]]:
+        base = self[baseline]["samples_per_s"]
+        return {name: {**run, "ratio_vs_baseline": run["samples_per_s"] / base} for name, run in self.items()}
+
+
+def _run_all(runs: _Runs, default: GenerationConfig, num_workers: int) -> None:
+    indices = list(range(default.count))
+    _fresh_cache()
+    _warm_up_headers(default.seed)
+    seconds: Counter = Counter()
+    runs.add("a_baseline_one_module_per_kernel", _baseline(default, indices, seconds), seconds)
+
+    _fresh_cache()
+    seconds = Counter()
+    elapsed, records = _in_process(default, indices, seconds)
+    runs.add("b_default_in_process", elapsed, seconds, parquet_seconds=round(_parquet_seconds(records), 3))
+
+    _fresh_cache()
+    seconds = Counter()
+    elapsed, _ = _in_process(dataclasses.replace(default, validate=False), indices, seconds)
+    runs.add("c_ir_only", elapsed, seconds)
+
+    seconds = Counter()
+    start = time.perf_counter()
+    parallel_records = []
+    with WorkerPool(num_workers) as pool:
+        for result in pool.map(default, shards(indices, default.batch_size)):
+            parallel_records.extend(result.records)
+            seconds.update(result.seconds)  # summed over workers: CPU seconds, not wall time
+    elapsed = time.perf_counter() - start
+    if parallel_records != records:
+        raise WarpIRError("worker processes produced different records from the in-process run: report this")
+    peak = [round(kb / 1024, 1) for kb in pool.peak_rss_kb]
+    runs.add(f"d_default_{num_workers}_workers", elapsed, seconds, peak_rss_mb_per_worker=peak)
+
+    _fresh_cache()
+    seconds = Counter()
+    elapsed, _ = _in_process(dataclasses.replace(default, include_ptx=True), indices, seconds)
+    runs.add("e_default_with_ptx", elapsed, seconds)
 
 
 def format_benchmark(result: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """``WarpIRDataset``: the Hugging Face ``datasets`` builder.
 
 ``_split_generators`` assigns sample indices to splits by a hash of their id and passes them as shard
-*lists* (so ``num_proc`` parallelises over shards); ``_generate_examples`` runs the pipeline on its shards.
+*lists* (so ``num_workers`` parallelises over shards); ``_generate_examples`` runs the pipeline on its shards.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import datasets
 
-from . import __version__
+from ._version import __version__
 from .config import GenerationConfig
 from .errors import ConfigError
 from .pipeline import generate_records, shards, split_indices
@@ -115,7 +115,7 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
     def _generate_examples(self, shards: list[list[int]]):
         stats: Counter = Counter()
         pool = getattr(self, "_pool", None)
-        if pool is None:  # in-process (num_workers=1, or datasets' own num_proc workers)
+        if pool is None:  # in-process (num_workers=1, or datasets' own num_proc processes)
             for shard in shards:
                 for record in generate_records(self.config, shard, stats):
                     yield record["id"], record

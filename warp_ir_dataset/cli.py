@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--repo-id", default="<org>/warp-ir-dataset", help="repo id the dataset card's loading snippet names"
     )
-    generate.add_argument("--num-proc", type=int, default=None, help="worker processes (default: every core)")
+    generate.add_argument("--num-workers", type=int, default=None, help="worker processes (default: every core)")
     generate.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
 
@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("path", nargs="?", help="a folder written by `warp-ir generate` (omit to build one)")
     _add_config_options(stats)
-    stats.add_argument("--num-proc", type=int, default=None, help="worker processes when building (default: all)")
+    stats.add_argument(
+        "--num-workers", type=int, default=None, help="worker processes when building (default: every core)"
+    )
     stats.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     stats.add_argument("--json", action="store_true", help="print every number as JSON")
     stats.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
@@ -76,14 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--commit-message", default=None, help="commit message (default: names the record count)")
     push.add_argument("--dry-run", action="store_true", help="print the plan (files, sizes, message); upload nothing")
     _add_config_options(push)
-    push.add_argument("--num-proc", type=int, default=None, help="worker processes when generating (default: all)")
+    push.add_argument(
+        "--num-workers", type=int, default=None, help="worker processes when generating (default: every core)"
+    )
     push.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     push.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
 
     bench = commands.add_parser("bench", help="throughput of the pipeline against one kernel per module")
     bench.add_argument("--count", type=int, default=64, help="kernels to build in each run (default: 64)")
     bench.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
-    bench.add_argument("--workers", type=int, default=2, help="worker processes for run (d) (default: 2)")
+    bench.add_argument("--num-workers", type=int, default=2, help="worker processes for run (d) (default: 2)")
     bench.add_argument("--batch-size", type=int, default=32, help="kernels per module (default: 32)")
     bench.add_argument("--json", help="also write every figure to this JSON file")
     bench.add_argument(
@@ -96,7 +100,7 @@ def _build(args: argparse.Namespace) -> tuple[GenerationConfig, Any]:
     from .builder import WarpIRDataset
 
     config = GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)})  # validate first
-    builder = WarpIRDataset(cache_dir=args.cache_dir, num_workers=args.num_proc, **config.generation_kwargs())
+    builder = WarpIRDataset(cache_dir=args.cache_dir, num_workers=args.num_workers, **config.generation_kwargs())
     builder.download_and_prepare()
     return config, builder.as_dataset()
 
@@ -170,7 +174,9 @@ def _bench(args: argparse.Namespace) -> int:
         result = run_sweep(args.count, args.seed, batch_sizes=(8, 16, 32, 64), levels=(0, 1, 2))
         print("\n".join(f"{name:24s} {rate:8.3f} samples/s" for name, rate in result.items()))
     else:
-        result = run_benchmark(count=args.count, seed=args.seed, workers=args.workers, batch_size=args.batch_size)
+        result = run_benchmark(
+            count=args.count, seed=args.seed, num_workers=args.num_workers, batch_size=args.batch_size
+        )
         print(format_benchmark(result))
     if args.json:
         Path(args.json).write_text(dumps(result))

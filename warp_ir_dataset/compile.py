@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import warp_internals as wi
+from .config import BuildSettings
+from .errors import FailureReason, KernelBuildError
 from .ptx import kernel_ptx
 from .synth import KernelSource
 from .timing import timed
@@ -41,8 +43,7 @@ class BuiltKernel:
         kernel: the loaded Warp kernel, ready to launch on the CPU when ``compiled`` is true.
         compiled: ``True``/``False`` for the CPU compile, ``None`` when no compile was asked for.
         ptx: the kernel's PTX when requested and NVRTC succeeded.
-        failure: the reason this kernel failed (``load_error``, ``codegen_error``, ``cpu_compile_error``,
-            ``ptx_compile_error``) or ``None``.
+        failure: why this kernel failed (load, codegen, CPU or PTX compile), or ``None``.
         detail: the error message behind ``failure``.
     """
 
@@ -51,43 +52,37 @@ class BuiltKernel:
     kernel: Any = None
     compiled: bool | None = None
     ptx: str | None = None
-    failure: str | None = None
+    failure: FailureReason | None = None
     detail: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.failure is None
 
+    def fail(self, reason: FailureReason, exc: BaseException) -> None:
+        self.kernel, self.failure, self.detail = None, reason, _describe(exc)
+
 
 class BatchCompiler:
     """Builds batches of :class:`KernelSource` into :class:`BuiltKernel` results.
 
     Args:
-        compile_cpu: compile each batch for the CPU (needed to launch).
-        include_ptx: compile each batch to PTX and attach each kernel's slice.
-        ptx_arch: the ``sm_XX`` architecture number for PTX.
+        settings: what to compile for (the build part of a ``GenerationConfig``: ``config.build``).
+        seconds: a Counter that receives seconds per stage (load, extraction, cpu_compile, ptx).
         work_dir: scratch directory for PTX output (by default a folder removed when the process exits).
-        cpu_optimization_level: Clang level of the CPU build: 0 by default (validation only needs to know
-            that the code compiles and runs), ``None`` for Warp's default (-O2).
     """
 
     def __init__(
         self,
-        *,
-        compile_cpu: bool = True,
-        include_ptx: bool = False,
-        ptx_arch: int = 90,
+        settings: BuildSettings,
+        seconds: Counter | None = None,
         work_dir: str | os.PathLike | None = None,
-        cpu_optimization_level: int | None = 0,
     ):
-        self.compile_cpu = compile_cpu
-        self.cpu_optimization_level = cpu_optimization_level
-        self.include_ptx = include_ptx
-        self.ptx_arch = ptx_arch
+        self.settings = settings
+        self.seconds = seconds if seconds is not None else Counter()
         self._work_dir = Path(work_dir) if work_dir else None
         self._modules: list[Any] = []
         self._filenames: list[str] = []
-        self.seconds: Counter = Counter()  # per stage: load, extraction, cpu_compile, ptx
 
     @property
     def work_dir(self) -> Path:
@@ -111,71 +106,75 @@ class BatchCompiler:
         self._filenames.clear()
 
     def _build_group(self, sources: list[KernelSource], module_name: str) -> list[BuiltKernel]:
-        results: list[BuiltKernel] = []
-        loaded: list[BuiltKernel] = []
-        for source in sources:
-            item = BuiltKernel(source)
-            results.append(item)
-            filename = source_filename(source)
-            self._filenames.append(filename)
-            try:
-                with timed(self.seconds, "load"):
-                    item.kernel = wi.load_kernel_source(source.source, source.kernel_name, module_name, filename)
-            except Exception as exc:  # noqa: BLE001 - any failure of generated code is data, not a crash
-                item.failure, item.detail = "load_error", _describe(exc)
-                continue
-            try:
-                with timed(self.seconds, "extraction"):
-                    item.code = wi.kernel_code(item.kernel)
-            except Exception as exc:  # noqa: BLE001
-                wi.drop_kernel(item.kernel)
-                item.kernel = None
-                item.failure, item.detail = "codegen_error", _describe(exc)
-                continue
-            loaded.append(item)
-        if not loaded or not (self.compile_cpu or self.include_ptx):
+        results = [self._load(source, module_name) for source in sources]
+        loaded = [item for item in results if item.ok]
+        settings = self.settings
+        if not loaded or not (settings.compile_cpu or settings.include_ptx):
             for item in loaded:
                 item.kernel = None
             return results
-
         module = wi.module_of(loaded[0].kernel)
         self._modules.append(module)
-        stage = "cpu_compile_error"
         try:
-            if self.compile_cpu:
-                with timed(self.seconds, "cpu_compile"):
-                    wi.compile_cpu(module, self.cpu_optimization_level)
-            if self.include_ptx:
-                stage = "ptx_compile_error"
-                with timed(self.seconds, "ptx"):
-                    try:
-                        module_ptx = wi.compile_ptx(module, self.ptx_arch, self.work_dir / module_name)
-                    finally:
-                        shutil.rmtree(self.work_dir / module_name, ignore_errors=True)
-        except Exception as exc:  # noqa: BLE001
+            module_ptx = self._compile(module, module_name)
+        except KernelBuildError as exc:
             wi.release_module(module)
-            if len(loaded) == 1:
-                item = loaded[0]
-                item.kernel, item.failure, item.detail = None, stage, _describe(exc)
-                item.compiled = False if stage == "cpu_compile_error" else True if self.compile_cpu else None
-                return results
-            # bisect: rebuild each half in its own module to isolate the kernel(s) at fault
-            half = len(loaded) // 2
-            redo = {item.source.id for item in loaded}
-            rebuilt = {
-                b.source.id: b
-                for part, suffix in ((loaded[:half], "a"), (loaded[half:], "b"))
-                for b in self._build_group([item.source for item in part], f"{module_name}{suffix}")
-            }
-            return [rebuilt[item.source.id] if item.source.id in redo else item for item in results]
-
+            if len(loaded) > 1:
+                return self._bisect(results, loaded, module_name)
+            loaded[0].fail(exc.reason, exc)
+            cpu_failed = exc.reason is FailureReason.CPU_COMPILE_ERROR
+            loaded[0].compiled = False if cpu_failed else True if settings.compile_cpu else None
+            return results
         for item in loaded:
-            item.compiled = True if self.compile_cpu else None
-            if self.include_ptx:
+            item.compiled = True if settings.compile_cpu else None
+            if settings.include_ptx:
                 item.ptx = kernel_ptx(module_ptx, item.code.symbol)
-            if not self.compile_cpu:
+            if not settings.compile_cpu:
                 item.kernel = None
         return results
+
+    def _load(self, source: KernelSource, module_name: str) -> BuiltKernel:
+        """Load one kernel into the module ``module_name`` and generate its code."""
+        item = BuiltKernel(source)
+        filename = source_filename(source)
+        self._filenames.append(filename)
+        try:
+            with timed(self.seconds, "load"):
+                item.kernel = wi.load_kernel_source(source.source, source.kernel_name, module_name, filename)
+        except Exception as exc:  # noqa: BLE001 - any failure of generated code is data, not a crash
+            item.fail(FailureReason.LOAD_ERROR, exc)
+            return item
+        try:
+            with timed(self.seconds, "extraction"):
+                item.code = wi.kernel_code(item.kernel)
+        except Exception as exc:  # noqa: BLE001
+            wi.drop_kernel(item.kernel)
+            item.fail(FailureReason.CODEGEN_ERROR, exc)
+        return item
+
+    def _compile(self, module: Any, module_name: str) -> str | None:
+        """Compile the module as the settings ask; return its PTX (with ``include_ptx``)."""
+        if self.settings.compile_cpu:
+            with timed(self.seconds, "cpu_compile"):
+                wi.compile_cpu(module, self.settings.cpu_optimization_level)
+        if not self.settings.include_ptx:
+            return None
+        with timed(self.seconds, "ptx"):
+            try:
+                return wi.compile_ptx(module, self.settings.ptx_arch, self.work_dir / module_name)
+            finally:
+                shutil.rmtree(self.work_dir / module_name, ignore_errors=True)
+
+    def _bisect(self, results: list[BuiltKernel], loaded: list[BuiltKernel], module_name: str) -> list[BuiltKernel]:
+        """Rebuild each half of a module that failed to compile in its own module, to isolate the kernel(s)
+        at fault."""
+        half = len(loaded) // 2
+        rebuilt = {
+            b.source.id: b
+            for part, suffix in ((loaded[:half], "a"), (loaded[half:], "b"))
+            for b in self._build_group([item.source for item in part], f"{module_name}{suffix}")
+        }
+        return [rebuilt.get(item.source.id, item) for item in results]
 
 
 def _describe(exc: BaseException) -> str:

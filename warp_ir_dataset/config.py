@@ -6,10 +6,42 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import ConfigError
-from .synth import CATEGORIES, COMPLEXITY
+from .errors import ConfigError, UnknownCategoryError
+from .synth import CATEGORIES, COMPLEXITY, SynthesisConfig
 
 SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The build stage's part of the configuration: what each batch module is compiled for.
+
+    Attributes:
+        compile_cpu: compile for the CPU (needed to launch).
+        include_ptx: also compile to PTX with NVRTC and attach each kernel's slice.
+        ptx_arch: the ``sm_XX`` architecture number of the PTX.
+        cpu_optimization_level: Clang level of the CPU build; ``None`` is Warp's default (-O2).
+    """
+
+    compile_cpu: bool = True
+    include_ptx: bool = False
+    ptx_arch: int = 90
+    cpu_optimization_level: int | None = 0
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """The validation stage's part of the configuration.
+
+    Attributes:
+        trials: input sets each kernel is launched with.
+        devices: devices to launch on (resolved: ``"cpu"``, plus ``"cuda"`` to compare with it).
+        grad_check: check differentiable kernels' adjoints against central finite differences.
+    """
+
+    trials: int = 3
+    devices: tuple[str, ...] = ("cpu",)
+    grad_check: bool = True
 
 
 def _option(help: str, **kwargs: Any) -> Any:
@@ -49,6 +81,11 @@ class GenerationConfig:
     ptx_arch: int = _option("SM architecture of the PTX, e.g. 90 for sm_90", default=90)
     keep_failed: bool = _option("keep records that failed a check (flagged) instead of replacing them", default=False)
     batch_size: int = _option("kernels per Warp module (one compile each)", default=64)
+    cpu_optimization_level: int = _option(
+        "Clang optimization level (0-3) of the validation builds: 0 compiles fastest, and validation only needs "
+        "to know that the code compiles and runs",
+        default=0,
+    )
     split_ratios: tuple[float, float, float] = _option(
         "train,validation,test fractions (sum to 1)", default=(0.9, 0.05, 0.05), cli_type="csv_float"
     )
@@ -73,8 +110,24 @@ class GenerationConfig:
         if not 50 <= self.ptx_arch <= 130:
             raise ConfigError(f"ptx_arch must be an SM number such as 75, 86 or 90, got {self.ptx_arch!r}")
         self.batch_size = _positive_int("batch_size", self.batch_size)
+        if self.cpu_optimization_level not in (0, 1, 2, 3) or isinstance(self.cpu_optimization_level, bool):
+            raise ConfigError(f"cpu_optimization_level must be 0, 1, 2 or 3, got {self.cpu_optimization_level!r}")
         self.max_attempts = _positive_int("max_attempts", self.max_attempts)
         self.split_ratios = _split_ratios(self.split_ratios)
+
+    @property
+    def synthesis(self) -> SynthesisConfig:
+        """The synthesis stage's part of this config."""
+        return SynthesisConfig(self.seed, self.categories, self.category_weights, self.complexity)
+
+    @property
+    def build(self) -> BuildSettings:
+        """The build stage's part of this config (a CPU compile only when validating)."""
+        return BuildSettings(self.validate, self.include_ptx, self.ptx_arch, self.cpu_optimization_level)
+
+    def validation(self, devices: tuple[str, ...]) -> ValidationSettings:
+        """The validation stage's part of this config, on ``devices`` (``pipeline.resolve_devices`` picks them)."""
+        return ValidationSettings(self.trials, devices, self.grad_check)
 
     def generation_kwargs(self) -> dict[str, Any]:
         """The fields of this class (and only those), for building another config from this one."""
@@ -114,6 +167,8 @@ def _categories(value: Any, weights: Any) -> tuple[tuple[str, ...] | None, tuple
                 raise ConfigError(f"categories must look like 'vector:2,loop:1', got {value!r}") from None
         else:
             value = parts
+    if isinstance(value, (set, frozenset)):
+        value = sorted(value, key=str)
     if isinstance(value, dict):
         if weights is not None:
             raise ConfigError("give weights either in a categories dict or in category_weights, not both")
@@ -123,7 +178,10 @@ def _categories(value: Any, weights: Any) -> tuple[tuple[str, ...] | None, tuple
             f"categories must be a non-empty list of names, got {value!r}. Available: {', '.join(CATEGORIES.names())}"
         )
     for name in value:
-        CATEGORIES.get(name)  # UnknownCategoryError lists the available ones
+        try:
+            CATEGORIES.get(name)
+        except UnknownCategoryError as exc:  # it lists the available ones; name the field too
+            raise UnknownCategoryError(f"categories: {exc}") from None
     if len(set(value)) != len(value):
         raise ConfigError(f"categories must not repeat a name, got {value!r}")
     if weights is None:

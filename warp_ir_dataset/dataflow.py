@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .errors import NotAKernelError
+
 #: Builtins that write the array passed as their first argument.
 WRITES_ARRAY = ("atomic_", "tile_store", "tile_atomic_add", "tile_scatter")
 #: Builtins that update locals passed by reference: {name: positions}. The variable must exist before the
@@ -750,7 +752,7 @@ def analyze(source: str, kernel_name: str | None = None) -> KernelFlow:
     if kernel_name is not None:
         kernels = [k for k in kernels if k.name == kernel_name]
     if not kernels:
-        raise ValueError(f"no @wp.kernel {kernel_name or ''} in the source".replace("  ", " "))
+        raise NotAKernelError(f"no @wp.kernel {kernel_name or ''} in the source".replace("  ", " "))
     kernel = kernels[-1]
     helpers = [f for f in functions if "func" in _decorators(f)]
     constants = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)} | {

@@ -2,6 +2,57 @@
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - Python 3.10
+
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
+
+
+class FailureReason(StrEnum):
+    """Why a generated kernel was replaced: the one vocabulary of compile, pipeline, validation and the card.
+
+    A record lists the reasons of the attempts before it in ``failed_attempts``.
+    """
+
+    SYNTHESIS_ERROR = "synthesis_error"
+    LOAD_ERROR = "load_error"
+    CODEGEN_ERROR = "codegen_error"
+    CPU_COMPILE_ERROR = "cpu_compile_error"
+    PTX_COMPILE_ERROR = "ptx_compile_error"
+    PTX_MISSING = "ptx_missing"
+    LAUNCH_ERROR = "launch_error"
+    NON_FINITE_OUTPUT = "non_finite_output"
+    CUDA_LAUNCH_ERROR = "cuda_launch_error"
+    CPU_CUDA_MISMATCH = "cpu_cuda_mismatch"
+    GRAD_ERROR = "grad_error"
+    GRAD_MISMATCH = "grad_mismatch"
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    FailureReason.SYNTHESIS_ERROR: "the category asked the kernel writer for something it cannot write",
+    FailureReason.LOAD_ERROR: "the Python did not define a loadable @wp.kernel",
+    FailureReason.CODEGEN_ERROR: "Warp's code generator rejected the kernel",
+    FailureReason.CPU_COMPILE_ERROR: "Clang could not compile the C++",
+    FailureReason.PTX_COMPILE_ERROR: "NVRTC could not compile the CUDA C++ to PTX",
+    FailureReason.PTX_MISSING: "NVRTC gave no PTX for the kernel",
+    FailureReason.LAUNCH_ERROR: "the CPU launch raised",
+    FailureReason.NON_FINITE_OUTPUT: "an output held NaN or infinity",
+    FailureReason.CUDA_LAUNCH_ERROR: "the CUDA launch raised",
+    FailureReason.CPU_CUDA_MISMATCH: "CPU and CUDA outputs disagree",
+    FailureReason.GRAD_ERROR: "the adjoint launch raised",
+    FailureReason.GRAD_MISMATCH: "the adjoint disagrees with finite differences",
+}
+
 
 class WarpIRError(Exception):
     """Base class of every error raised by ``warp_ir_dataset``."""
@@ -26,14 +77,18 @@ class KernelBuildError(WarpIRError, RuntimeError):
     """Warp failed to load, generate code for, or compile a kernel.
 
     Attributes:
-        reason: a short machine-readable reason (``"load_error"``, ``"codegen_error"``,
-            ``"cpu_compile_error"``, ``"ptx_compile_error"``), used to count drops.
+        reason: the :class:`FailureReason` (load, codegen, CPU or PTX compile), used to count drops.
+        detail: the compiler's or Warp's message.
     """
 
-    def __init__(self, reason: str, message: str):
+    def __init__(self, reason: FailureReason, message: str):
         super().__init__(f"{reason}: {message}")
-        self.reason = reason
+        self.reason = FailureReason(reason)
         self.detail = message
+
+
+class UnsupportedWarpError(WarpIRError, RuntimeError):
+    """Warp's private API does not behave as the pinned release does (a different ``warp-lang`` is installed)."""
 
 
 class GenerationError(WarpIRError, RuntimeError):

@@ -18,7 +18,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, NotAKernelError
 
 INSTRUCTIONS = {
     "python_to_cuda": "Write the CUDA C++ forward kernel that NVIDIA Warp generates for the Warp kernel `{signature}`.",
@@ -38,7 +38,7 @@ def kernel_signature(python_source: str, kernel_name: str) -> str:
     for node in ast.parse(python_source).body:
         if isinstance(node, ast.FunctionDef) and node.name == kernel_name:
             return f"def {node.name}({ast.unparse(node.args)})"
-    raise ValueError(f"no function {kernel_name!r} in the source")
+    raise NotAKernelError(f"no function {kernel_name!r} in the source")
 
 
 def _fence(code: str, language: str) -> str:

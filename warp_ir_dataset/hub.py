@@ -17,16 +17,17 @@ from typing import Any
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from . import __version__
+from ._version import __version__
 from .config import SPLITS, GenerationConfig
 from .dataflow import FLAGS
-from .errors import WarpIRError
+from .errors import FailureReason, WarpIRError
 from .plots import PLOTS, write_plots
 from .schema import FEATURES, FIELD_DOCS, type_name
 from .stats import compute_stats
 from .synth import GENERATOR_VERSION
 
-#: Rows per Parquet shard and per row group: small enough for the Hub viewer and for streaming.
+#: Every statistic of the written data (``stats.compute_stats``), drops by reason included, beside the card.
+STATS_FILE = "stats.json"
 #: Parquet shards of at most this many bytes (of Arrow data) and row groups of this many rows: small
 #: enough for the Hub's dataset viewer and for streaming.
 MAX_SHARD_BYTES = 256 * 2**20
@@ -59,8 +60,10 @@ def write_hub_dataset(
         for split in _splits(dataset):
             _write_split(dataset[split], staging / "data", split)
         rows = _stats_rows(dataset)
+        numbers = compute_stats(rows)
         write_plots(rows, staging / "plots")
-        (staging / "README.md").write_text(render_card(dataset, config, repo_id, rows))
+        (staging / "README.md").write_text(render_card(dataset, config, repo_id, rows, numbers))
+        (staging / STATS_FILE).write_text(json.dumps(numbers, indent=2, sort_keys=True) + "\n")
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -122,11 +125,15 @@ def _stats_rows(dataset: datasets.DatasetDict) -> list[dict[str, Any]]:
 
 
 def render_card(
-    dataset: datasets.DatasetDict, config: GenerationConfig, repo_id: str, rows: list[dict[str, Any]] | None = None
+    dataset: datasets.DatasetDict,
+    config: GenerationConfig,
+    repo_id: str,
+    rows: list[dict[str, Any]] | None = None,
+    numbers: dict[str, Any] | None = None,
 ) -> str:
     """The dataset card: YAML metadata and a body with the statistics of exactly this data."""
     rows = _stats_rows(dataset) if rows is None else rows
-    numbers = compute_stats(rows)
+    numbers = compute_stats(rows) if numbers is None else numbers
     body = Template(resources.files("warp_ir_dataset.dataset_card").joinpath("template.md").read_text())
     text = body.substitute(
         package_version=__version__,
@@ -209,7 +216,9 @@ def _replaced_table(numbers: dict[str, Any]) -> str:
     replaced = numbers["replaced_by_reason"]
     if not replaced:
         return "none."
-    return "\n".join(f"- {reason}: {count}" for reason, count in replaced.items())
+    return "\n".join(
+        f"- `{reason}` ({FailureReason(reason).description}): {count}" for reason, count in replaced.items()
+    )
 
 
 def _cli_arguments(config: GenerationConfig) -> str:

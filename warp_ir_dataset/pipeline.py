@@ -19,7 +19,7 @@ from typing import Any
 from . import warp_internals as wi
 from .compile import BatchCompiler, BuiltKernel
 from .config import SPLITS, GenerationConfig
-from .errors import ConfigError, GenerationError, SynthesisError
+from .errors import ConfigError, FailureReason, GenerationError, SynthesisError
 from .synth import GENERATOR_VERSION, KernelSource, sample_id, synthesize_kernel
 from .timing import timed
 from .validate import ValidationResult, input_seed, validate_kernel
@@ -106,14 +106,17 @@ def resolve_devices(config: GenerationConfig) -> tuple[str, ...]:
     return config.devices
 
 
-def _check(
+def check_kernel(
     built: BuiltKernel, config: GenerationConfig, devices: tuple[str, ...] = ("cpu",)
-) -> tuple[ValidationResult | None, str | None]:
-    """Validate a built kernel if asked; return (what was checked, failure reason or None)."""
+) -> tuple[ValidationResult | None, FailureReason | None]:
+    """Every check the config asks for on one built kernel: (what was checked, why it failed or None).
+
+    The pipeline's validate stage; also what the benchmark and the category checks run.
+    """
     if not built.ok:
         return None, built.failure
     if config.include_ptx and not built.ptx:
-        return None, "ptx_missing"
+        return None, FailureReason.PTX_MISSING
     if not config.validate:
         return None, None
     source = built.source
@@ -123,11 +126,85 @@ def _check(
         source.kernel_name,
         input_seed(source.id),
         json.loads(source.launch),
-        trials=config.trials,
-        devices=devices,
-        grad_check=config.grad_check,
+        config.validation(devices),
     )
     return checks, checks.reason
+
+
+@dataclass
+class _Sample:
+    """One sample index on its way through the stages: its current attempt and what each stage made of it."""
+
+    index: int
+    attempt: int = 0
+    failed: list[str] = field(default_factory=list)  # reasons of the attempts before this one
+    source: KernelSource | None = None
+    built: BuiltKernel | None = None
+    checks: ValidationResult | None = None
+    failure: FailureReason | None = None
+    detail: str | None = None
+    record: dict[str, Any] | None = None
+
+    def retry(self, config: GenerationConfig, stats: Counter) -> None:
+        """Count the failed attempt and move to the next one, or stop the build when none is left."""
+        stats[f"dropped_{self.failure}"] += 1
+        last = f"{self.failure}: {self.detail or ''}".strip()
+        logger.debug("sample %d attempt %d: %s", self.index, self.attempt, last)
+        if self.attempt + 1 >= config.max_attempts:
+            raise GenerationError(
+                f"sample {self.index} (seed {config.seed}) failed {config.max_attempts} attempts; last: "
+                f"{last[:500]}. The generator is broken for this configuration: report it with the seed and index"
+            )
+        self.failed.append(str(self.failure))
+        self.attempt += 1
+        self.source = self.built = self.checks = self.failure = self.detail = None
+
+
+# ---------------------------------------------------------------------------------------------- stages
+def synthesize(samples: Iterable[_Sample], config: GenerationConfig, seconds: Counter) -> Iterator[_Sample]:
+    """Write each sample's kernel source for its current attempt."""
+    for sample in samples:
+        with timed(seconds, "synthesis"):
+            try:
+                sample.source = synthesize_kernel(config.synthesis, sample.index, sample.attempt)
+            except SynthesisError as exc:  # a generator bug for this draw: the next attempt draws anew
+                sample.failure, sample.detail = FailureReason.SYNTHESIS_ERROR, str(exc)
+        yield sample
+
+
+def build(samples: Iterable[_Sample], compiler: BatchCompiler) -> Iterator[_Sample]:
+    """Build the batch's sources in one module (one compile); keep what each kernel became."""
+    samples = list(samples)
+    drafted = [s for s in samples if s.failure is None]
+    for sample, built in zip(drafted, compiler.build([s.source for s in drafted]), strict=True):
+        sample.built, sample.failure, sample.detail = built, built.failure, built.detail
+    yield from samples
+
+
+def validate(
+    samples: Iterable[_Sample], config: GenerationConfig, devices: tuple[str, ...], seconds: Counter
+) -> Iterator[_Sample]:
+    """Launch and check each built kernel (:func:`check_kernel`)."""
+    for sample in samples:
+        if sample.failure is None:
+            with timed(seconds, "launch"):
+                sample.checks, sample.failure = check_kernel(sample.built, config, devices)
+            sample.detail = sample.checks.detail if sample.checks else None
+        yield sample
+
+
+def record(samples: Iterable[_Sample], config: GenerationConfig, stats: Counter) -> Iterator[_Sample]:
+    """Turn a sample that passed (or failed with ``keep_failed`` and has code) into its record; send the
+    others to their next attempt."""
+    for sample in samples:
+        kept = config.keep_failed and sample.built is not None and sample.built.code is not None
+        if sample.failure is None or kept:
+            if sample.failure is not None:
+                stats[f"kept_{sample.failure}"] += 1
+            sample.record = to_record(sample.built, sample.checks, config, sample.failed)
+        else:
+            sample.retry(config, stats)
+        yield sample
 
 
 def generate_records(
@@ -135,80 +212,30 @@ def generate_records(
     indices: Iterable[int],
     stats: Counter | None = None,
     seconds: Counter | None = None,
-    cpu_optimization_level: int | None = 0,
 ) -> Iterator[dict[str, Any]]:
-    """One record per sample index, in the order given.
+    """One record per sample index, in the order given: synthesize -> build -> validate -> record.
 
     Args:
         config: what to generate.
         indices: sample indices (any order; each is generated independently of the others).
-        stats: a Counter that receives ``generated`` and ``dropped_<reason>`` counts.
+        stats: a Counter that receives ``generated``, ``dropped_<reason>`` and ``kept_<reason>`` counts.
         seconds: a Counter that receives seconds per stage (see ``timing.STAGES``).
-        cpu_optimization_level: Clang level of the validation builds (0: fastest to compile; the benchmark
-            compares levels).
     """
     stats = stats if stats is not None else Counter()
     seconds = seconds if seconds is not None else Counter()
     devices = resolve_devices(config) if config.validate else ("cpu",)
-    compiler = BatchCompiler(
-        compile_cpu=config.validate,
-        include_ptx=config.include_ptx,
-        ptx_arch=config.ptx_arch,
-        cpu_optimization_level=cpu_optimization_level,
-    )
-    compiler.seconds = seconds
+    compiler = BatchCompiler(config.build, seconds)
     for chunk in _batched(indices, config.batch_size):
-        samples = {index: _Sample(index) for index in chunk}
-        pending = dict(samples)
+        samples = [_Sample(index) for index in chunk]
+        pending = samples
         while pending:
-            sources = []
-            with timed(seconds, "synthesis"):
-                for sample in list(pending.values()):
-                    try:
-                        sources.append(_synthesize(config, sample.index, sample.attempt))
-                    except SynthesisError as exc:  # a generator bug for this draw: the next attempt draws anew
-                        sample.fail("synthesis_error", str(exc), config, stats)
             try:
-                for built in compiler.build(sources):
-                    sample = samples[built.source.index]
-                    with timed(seconds, "launch"):
-                        checks, failure = _check(built, config, devices)
-                    if failure is None or (config.keep_failed and built.code is not None):
-                        if failure is not None:
-                            stats[f"kept_{failure}"] += 1
-                        sample.record = to_record(built, checks, config, sample.failed)
-                        del pending[sample.index]
-                    else:
-                        sample.fail(failure, built.detail, config, stats)
+                drafted = synthesize(pending, config, seconds)
+                built = build(drafted, compiler)
+                checked = validate(built, config, devices, seconds)
+                pending = [sample for sample in record(checked, config, stats) if sample.record is None]
             finally:
                 compiler.release()
-        for index in chunk:
+        for sample in samples:
             stats["generated"] += 1
-            yield samples[index].record
-
-
-@dataclass
-class _Sample:
-    """One sample index while it is generated: its current attempt, why earlier ones failed, its record."""
-
-    index: int
-    attempt: int = 0
-    failed: list[str] = field(default_factory=list)
-    record: dict[str, Any] | None = None
-
-    def fail(self, reason: str, detail: str | None, config: GenerationConfig, stats: Counter) -> None:
-        """Count a failed attempt and move to the next one, or stop the build when none is left."""
-        stats[f"dropped_{reason}"] += 1
-        last = f"{reason}: {detail or ''}".strip()
-        logger.debug("sample %d attempt %d: %s", self.index, self.attempt, last)
-        if self.attempt + 1 >= config.max_attempts:
-            raise GenerationError(
-                f"sample {self.index} (seed {config.seed}) failed {config.max_attempts} attempts; last: "
-                f"{last[:500]}. The generator is broken for this configuration: report it with the seed and index"
-            )
-        self.failed.append(reason)
-        self.attempt += 1
-
-
-def _synthesize(config: GenerationConfig, index: int, attempt: int) -> KernelSource:
-    return synthesize_kernel(config.seed, index, attempt, config.categories, config.complexity, config.category_weights)
+            yield sample.record

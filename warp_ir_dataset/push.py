@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard
 
 from .errors import WarpIRError
+from .hub import STATS_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +97,14 @@ def check_folder(folder: str | Path) -> list[tuple[str, int]]:
         ids.update(shard_ids)
     if len(ids) != rows:
         raise PushError(f"{str(root)!r} holds {rows} rows but only {len(ids)} distinct ids; regenerate the folder")
-    allowed = {"README.md"}
+    allowed = {"README.md", STATS_FILE}
     files = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if not (rel in allowed or rel.startswith("data/") or rel.startswith("plots/")):
-            raise PushError(f"unexpected file {rel!r} in {str(root)!r}: only README.md, data/ and plots/ are pushed")
+            raise PushError(
+                f"unexpected file {rel!r} in {str(root)!r}: only README.md, {STATS_FILE}, data/ and plots/ are pushed"
+            )
         files.append((rel, path.stat().st_size))
     return files
 
@@ -148,7 +151,7 @@ def push(plan: PushPlan, api: Any = None, token: str | None = None) -> str:
             revision=plan.revision,
             create_pr=plan.create_pr,
             commit_message=plan.commit_message,
-            allow_patterns=["README.md", "data/*", "plots/*"],
+            allow_patterns=["README.md", STATS_FILE, "data/*", "plots/*"],
             delete_patterns=["data/*", "plots/*"],
         )
     except Exception as exc:  # noqa: BLE001 - network and Hub errors become one clear error

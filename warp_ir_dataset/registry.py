@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from .errors import UnknownCategoryError
+from .errors import ConfigError, UnknownCategoryError
 
 T = TypeVar("T")
 
@@ -24,7 +24,9 @@ class Registry(Generic[T]):
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
             if name in self._items:
-                raise ValueError(f"{self.kind} {name!r} is already registered")
+                raise ConfigError(
+                    f"{self.kind} {name!r} is already registered; choose another name or unregister it first"
+                )
             self._items[name] = obj
             return obj
 

@@ -197,6 +197,15 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
 
+def drops_by_reason(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """How many generated kernels were replaced before these records, by reason (``FailureReason``).
+
+    Every record lists the reasons of the attempts before it in ``failed_attempts``, so the counts travel
+    with the data: from a built dataset, a Hub folder, or the records a stream has yielded so far.
+    """
+    return dict(sorted(Counter(reason for r in records for reason in (r.get("failed_attempts") or [])).items()))
+
+
 def compute_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """All statistics of a set of records, as a JSON-serialisable dict."""
     rows = list(records)
@@ -219,7 +228,6 @@ def compute_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         field: {str(v).lower(): c for v, c in Counter(r[field] for r in rows).items()}
         for field in ("compiled", "launched_cpu", "outputs_finite")
     }
-    replaced = Counter(reason for r in rows for reason in (r.get("failed_attempts") or []))
     flows = dataflow.flag_counts(dataflow.analyze(r["python_source"]) for r in rows)
     return {
         "records": n,
@@ -238,7 +246,7 @@ def compute_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "ir_chars_median": _median(ir_size),
         "expansion_ratio_median": _median([i / p for p, i in zip(py_size, ir_size, strict=True)]),
         "validation": validation,
-        "replaced_by_reason": dict(sorted(replaced.items())),
+        "replaced_by_reason": drops_by_reason(rows),
         "dataflow": flows,
     }
 

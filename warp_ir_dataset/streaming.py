@@ -16,6 +16,7 @@ from typing import Any
 import datasets
 
 from .config import SPLITS, GenerationConfig
+from .errors import ConfigError
 from .pipeline import generate_records, split_of
 from .schema import FEATURES
 from .warp_internals import warm_up_cpu_compiler
@@ -55,7 +56,7 @@ def stream_split(
 ) -> datasets.IterableDataset:
     """The records of ``split`` among sample indices ``0..limit-1`` (all of them if ``limit`` is None)."""
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        raise ConfigError(f"split must be one of {list(SPLITS)}, got {split!r}")
     if config.validate:
         warm_up_cpu_compiler()  # overlaps with datasets' import of torch below
     return datasets.IterableDataset.from_generator(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from .config import GenerationConfig
-from .errors import WarpIRError
+from .errors import ConfigError, WarpIRError
 
 #: Shards a worker builds before it is replaced by a fresh one (bounds Warp's per-module memory).
 RECYCLE_AFTER = 16
@@ -99,20 +99,20 @@ class _Worker:
 
 
 class WorkerPool:
-    """``workers`` worker processes, started lazily and recycled after ``recycle_after`` shards each.
+    """``num_workers`` worker processes, started lazily and recycled after ``recycle_after`` shards each.
 
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, workers: int, recycle_after: int = RECYCLE_AFTER):
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.workers = workers
+    def __init__(self, num_workers: int, recycle_after: int = RECYCLE_AFTER):
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+            raise ConfigError(f"num_workers must be a positive int, got {num_workers!r}")
+        self.num_workers = num_workers
         self.recycle_after = recycle_after
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
-        for _ in range(workers):
+        for _ in range(num_workers):
             self._idle.put(None)
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="warp-ir-worker")
+        self._executor = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="warp-ir-worker")
         self.peak_rss_kb: list[int] = []
 
     def _run_shard(self, config: GenerationConfig, indices: list[int]) -> ShardResult:
@@ -135,12 +135,12 @@ class WorkerPool:
         return result
 
     def map(self, config: GenerationConfig, shards: list[list[int]]) -> Iterator[ShardResult]:
-        """Build every shard; yield the results in shard order (at most ``2 * workers`` shards in flight)."""
+        """Build every shard; yield the results in shard order (at most ``2 * num_workers`` shards in flight)."""
         pending: list[Future] = []
         shard_iter = iter(shards)
         for shard in shard_iter:
             pending.append(self._executor.submit(self._run_shard, config, shard))
-            if len(pending) >= 2 * self.workers:
+            if len(pending) >= 2 * self.num_workers:
                 break
         while pending:
             result = pending.pop(0).result()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from warp_ir_dataset import CATEGORIES, GenerationConfig
 from warp_ir_dataset.compile import BatchCompiler
-from warp_ir_dataset.pipeline import _check
+from warp_ir_dataset.pipeline import check_kernel
 from warp_ir_dataset.synth import synthesize_kernel
+
+pytestmark = pytest.mark.slow  # compiles and launches 50 kernels per category
 
 KERNELS_PER_CATEGORY = 50
 
@@ -18,14 +21,15 @@ KERNELS_PER_CATEGORY = 50
 def test_fifty_kernels_compile_and_launch(category):
     # compile + launch (3 input sets) + finite outputs; gradient checks are measured in tests/test_validate.py
     config = GenerationConfig(count=KERNELS_PER_CATEGORY, categories=[category], grad_check=False)
-    sources = [synthesize_kernel(123, i, 0, config.categories, config.complexity) for i in range(KERNELS_PER_CATEGORY)]
+    synthesis = dataclasses.replace(config.synthesis, seed=123)
+    sources = [synthesize_kernel(synthesis, i) for i in range(KERNELS_PER_CATEGORY)]
     assert {s.category for s in sources} == {category}
     assert {s.complexity for s in sources} == {1, 2, 3, 4, 5}
-    compiler = BatchCompiler(compile_cpu=True)
+    compiler = BatchCompiler(config.build)
     try:
         failures = {}
         for item in compiler.build(sources):
-            checks, failure = _check(item, config)
+            checks, failure = check_kernel(item, config)
             if failure:
                 detail = item.detail or (checks.detail if checks else "") or ""
                 failures[item.source.kernel_name] = f"{failure}: {detail[:300]}"

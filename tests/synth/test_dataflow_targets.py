@@ -12,7 +12,9 @@ import pytest
 
 from warp_ir_dataset import CATEGORIES
 from warp_ir_dataset.dataflow import analyze, flag_counts
-from warp_ir_dataset.synth import synthesize_kernel
+from warp_ir_dataset.synth import SynthesisConfig, synthesize_kernel
+
+pytestmark = pytest.mark.slow  # synthesizes 200 kernels per category (about a minute)
 
 KERNELS = 200
 TARGETS = {
@@ -30,10 +32,9 @@ TARGETS = {
 
 @pytest.mark.parametrize("category", CATEGORIES.names())
 def test_category_meets_the_dataflow_targets(category):
-    sources = [synthesize_kernel(5, i, categories=(category,)).source for i in range(KERNELS)]
+    sources = [synthesize_kernel(SynthesisConfig(seed=5, categories=(category,)), i).source for i in range(KERNELS)]
     flows = [analyze(s) for s in sources]
     shares = flag_counts(flows)
     missed = {key: shares[key] for key, limit in TARGETS.items() if shares[key] > limit}
     first = next((f"{s}\n" + "\n".join(f.problems()) for s, f in zip(sources, flows, strict=True) if not f.clean), "")
     assert not missed, f"{category}: {missed}\nfirst kernel with a finding:\n{first}"
-

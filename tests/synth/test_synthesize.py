@@ -7,26 +7,29 @@ import ast
 import pytest
 
 from warp_ir_dataset import CATEGORIES, UnknownCategoryError
-from warp_ir_dataset.synth import COMPLEXITY, synthesize_kernel
+from warp_ir_dataset.synth import COMPLEXITY, SynthesisConfig, synthesize_kernel
 
 
 def test_same_seed_and_index_give_identical_source():
     for index in range(30):
-        assert synthesize_kernel(7, index).source == synthesize_kernel(7, index).source
+        assert (
+            synthesize_kernel(SynthesisConfig(seed=7), index).source
+            == synthesize_kernel(SynthesisConfig(seed=7), index).source
+        )
 
 
 def test_seed_index_and_attempt_each_change_the_kernel():
-    base = synthesize_kernel(0, 4)
-    assert synthesize_kernel(1, 4).source != base.source
-    assert synthesize_kernel(0, 4, attempt=1).source != base.source
-    assert synthesize_kernel(0, 10).source != base.source
-    assert synthesize_kernel(0, 4, attempt=1).id == base.id  # a replacement keeps the sample's id
+    base = synthesize_kernel(SynthesisConfig(seed=0), 4)
+    assert synthesize_kernel(SynthesisConfig(seed=1), 4).source != base.source
+    assert synthesize_kernel(SynthesisConfig(seed=0), 4, attempt=1).source != base.source
+    assert synthesize_kernel(SynthesisConfig(seed=0), 10).source != base.source
+    assert synthesize_kernel(SynthesisConfig(seed=0), 4, attempt=1).id == base.id  # a replacement keeps the sample's id
 
 
 def test_every_category_writes_one_kernel_with_prefixed_helpers():
     for name in CATEGORIES.names():
-        for index in range(20):
-            k = synthesize_kernel(11, index, categories=(name,))
+        for index in range(8):
+            k = synthesize_kernel(SynthesisConfig(seed=11, categories=(name,)), index)
             tree = ast.parse(k.source)
             assert k.category == name
             funcs = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
@@ -46,7 +49,7 @@ def test_every_category_writes_one_kernel_with_prefixed_helpers():
 
 
 def test_categories_round_robin_and_complexity_range():
-    kernels = [synthesize_kernel(0, i, complexity=(2, 3)) for i in range(60)]
+    kernels = [synthesize_kernel(SynthesisConfig(complexity=(2, 3)), i) for i in range(60)]
     names = CATEGORIES.names()
     assert [k.category for k in kernels[: len(names)]] == names
     assert {k.complexity for k in kernels} == {2, 3}
@@ -56,16 +59,20 @@ def test_category_weights_shape_the_mix():
     from collections import Counter
 
     counts = Counter(
-        synthesize_kernel(0, i, categories=("loop", "trig"), weights=(1.0, 3.0)).category for i in range(400)
+        synthesize_kernel(SynthesisConfig(categories=("loop", "trig"), category_weights=(1.0, 3.0)), i).category
+        for i in range(400)
     )
     assert 0.65 < counts["trig"] / 400 < 0.85
-    zero = {synthesize_kernel(0, i, categories=("loop", "trig"), weights=(0.0, 1.0)).category for i in range(50)}
+    zero = {
+        synthesize_kernel(SynthesisConfig(categories=("loop", "trig"), category_weights=(0.0, 1.0)), i).category
+        for i in range(50)
+    }
     assert zero == {"trig"}
 
 
 def test_higher_complexity_writes_more_code():
     def mean_lines(level: int) -> float:
-        ks = [synthesize_kernel(0, i, complexity=(level, level)) for i in range(60)]
+        ks = [synthesize_kernel(SynthesisConfig(complexity=(level, level)), i) for i in range(60)]
         return sum(k.source.count("\n") for k in ks) / len(ks)
 
     assert mean_lines(1) < mean_lines(3) < mean_lines(5)
@@ -74,7 +81,7 @@ def test_higher_complexity_writes_more_code():
 
 def test_unknown_category_lists_the_available_ones():
     with pytest.raises(UnknownCategoryError) as info:
-        synthesize_kernel(0, 0, categories=("nope",))
+        synthesize_kernel(SynthesisConfig(categories=("nope",)), 0)
     message = str(info.value)
     assert "'nope'" in message and all(name in message for name in CATEGORIES.names())
 
@@ -84,8 +91,8 @@ def test_kernels_call_only_what_their_own_source_defines():
     import ast as _ast
 
     defined_elsewhere = {"float", "int", "bool", "range"}
-    for index in range(120):
-        k = synthesize_kernel(4, index, complexity=(3, 5))
+    for index in range(60):
+        k = synthesize_kernel(SynthesisConfig(seed=4, complexity=(3, 5)), index)
         tree = _ast.parse(k.source)
         defined = {n.name for n in tree.body if isinstance(n, (_ast.FunctionDef, _ast.ClassDef))}
         defined |= {

@@ -1,7 +1,7 @@
 """Seeded synthesis of self-contained Warp kernel source.
 
-``synthesize_kernel(seed, index)`` is a pure function: the same arguments give the same source, byte
-for byte, in any process. The category is assigned round-robin over the requested categories (so every
+``synthesize_kernel(SynthesisConfig(seed=...), index)`` is a pure function: the same arguments give the
+same source, byte for byte, in any process. The category is assigned round-robin over the requested categories (so every
 category is equally represented in any prefix of the dataset), the complexity level and everything
 else is drawn from a ``random.Random`` seeded by a hash of ``(generator version, seed, index, attempt)``.
 """
@@ -70,25 +70,35 @@ def _kernel_rng(seed: int, index: int, attempt: int) -> random.Random:
     return random.Random(int.from_bytes(digest.digest(), "little"))
 
 
-def synthesize_kernel(
-    seed: int,
-    index: int,
-    attempt: int = 0,
-    categories: tuple[str, ...] | None = None,
-    complexity: tuple[int, int] = (1, 5),
-    weights: tuple[float, ...] | None = None,
-) -> KernelSource:
-    """Write the source of sample ``index`` (try ``attempt``) of the dataset with ``seed``.
+@dataclass(frozen=True)
+class SynthesisConfig:
+    """The synthesis stage's part of the configuration: which kernel each sample index gets.
+
+    ``GenerationConfig.synthesis`` gives the one a dataset uses (validated there).
+
+    Attributes:
+        seed: dataset seed.
+        categories: category names (default: all registered, sorted).
+        category_weights: relative weights of ``categories`` (same order); default: round-robin.
+        complexity: inclusive (low, high) range of complexity levels.
+    """
+
+    seed: int = 0
+    categories: tuple[str, ...] | None = None
+    category_weights: tuple[float, ...] | None = None
+    complexity: tuple[int, int] = (1, 5)
+
+
+def synthesize_kernel(config: SynthesisConfig, index: int, attempt: int = 0) -> KernelSource:
+    """Write the source of sample ``index`` (try ``attempt``) of the dataset ``config`` describes.
 
     Args:
-        seed: dataset seed.
-        index: sample index; selects the category round-robin over ``categories`` (or, with ``weights``, by a
+        config: seed, categories, their weights and the complexity range.
+        index: sample index; selects the category round-robin over the categories (or, with weights, by a
             hash of the seed and index), so a replacement attempt keeps its sample's category.
         attempt: replacement number for a sample whose earlier tries failed to build.
-        categories: category names (default: all registered, sorted).
-        complexity: inclusive (low, high) range of complexity levels.
-        weights: relative weights of ``categories`` (same order); default: round-robin.
     """
+    seed, categories, weights, complexity = config.seed, config.categories, config.category_weights, config.complexity
     names = tuple(categories) if categories else tuple(CATEGORIES.names())
     category = CATEGORIES.get(_pick_category(names, weights, seed, index))
     rng = _kernel_rng(seed, index, attempt)
@@ -117,6 +127,7 @@ __all__ = [
     "Category",
     "KernelSource",
     "KernelWriter",
+    "SynthesisConfig",
     "register_category",
     "sample_id",
     "synthesize_kernel",

@@ -187,10 +187,10 @@ class Names:
         return [n for n in self.values_of(t) if n not in args]
 
 
-class Body(Names, Choices):
-    """A function body under construction: names, scopes, statements and their flow, expressions.
+class Statements(Names, Choices):
+    """The statement half of a function body under construction: names, scopes, statements and their flow.
 
-    ``KernelWriter`` (a kernel) and ``FunctionWriter`` (a generated ``@wp.func``) share it.
+    :class:`Body` adds expressions; ``KernelWriter`` and ``FunctionWriter`` build on that.
     """
 
     def __init__(self, name: str, rng: random.Random, level: int, gen: ExpressionGenerator):
@@ -333,7 +333,14 @@ class Body(Names, Choices):
         self.magnitudes[name] = self.magnitude(init)
         return name
 
-    # ---------------------------------------------------------------- expressions
+
+class Body(Statements):
+    """A function body under construction: statements (see :class:`Statements`) and the expressions that
+    fill them, drawn live from the values in scope.
+
+    ``KernelWriter`` (a kernel) and ``FunctionWriter`` (a generated ``@wp.func``) share it.
+    """
+
     def _readable(self, exclude: Sequence[str] = ()) -> dict[str, WarpType]:
         hidden = set(exclude) | set(self._protected)
         return {n: vt for n, vt in self.scope.items() if n not in hidden}

@@ -113,14 +113,8 @@ class _Tuple:
         return f"{self.name}({', '.join(f'{{{k}}}' for k in range(len(self.operands)))})"
 
 
-@dataclass
-class _FunctionKernel:
-    """What this kernel's helpers are: the ones the kernel itself must call (the rest are called by helpers)."""
-
-    w: KernelWriter
-    top: list[Production]
-    tuples: list[_Tuple]
-    overloads: list[tuple[Production, str, Callable]]  # (calls, source, estimate) of one overload family
+class _Helpers:
+    """Helper bodies and helper families, for :class:`_FunctionKernel` (which holds the state they use)."""
 
     # ----------------------------------------------------------------- helper bodies
     def body(self, fn: FunctionWriter, result: WarpType, callees: list, shape: str, max_locals: int = 2) -> str:
@@ -312,6 +306,16 @@ class _FunctionKernel:
         name = w.helper(suffix, source)
         args = ", ".join(f"{{{k}}}" for k in range(len(grads)))
         self.top.append(Production(FLOAT, f"{name}({args})", (FLOAT,) * len(grads), "helper", 1.0, (suffix,)))
+
+
+@dataclass
+class _FunctionKernel(_Helpers):
+    """What this kernel's helpers are: the ones the kernel itself must call (the rest are called by helpers)."""
+
+    w: KernelWriter
+    top: list[Production]
+    tuples: list[_Tuple]
+    overloads: list[tuple[Production, str, Callable]]  # (calls, source, estimate) of one overload family
 
     # ----------------------------------------------------------------- kernel
     def write(self) -> None:

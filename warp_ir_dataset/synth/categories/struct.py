@@ -207,17 +207,8 @@ def _loads(tree: ast.AST) -> set[str]:
     return {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load)}
 
 
-@dataclass
-class _StructKernel:
-    """The kernel's structs, the struct-valued locals it made, and what the helpers read."""
-
-    w: KernelWriter
-    item: _Struct | None = None
-    params: _Struct | None = None
-    items: str = ""  # the struct array
-    cfg: str = ""  # the struct parameter
-    helper_reads: set[str] = field(default_factory=set)  # fields helpers read
-    written: set[str] = field(default_factory=set)  # struct themes the kernel writes (outputs)
+class _StructHelpers:
+    """Struct-valued expressions and the struct helpers, for :class:`_StructKernel` (which holds the state they use)."""
 
     # ------------------------------------------------------------------ expressions
     def value(
@@ -329,6 +320,19 @@ class _StructKernel:
                 if body.deps(value):
                     computed += 1
                     body.define(f"{target}.{name}", t)
+
+
+@dataclass
+class _StructKernel(_StructHelpers):
+    """The kernel's structs, the struct-valued locals it made, and what the helpers read."""
+
+    w: KernelWriter
+    item: _Struct | None = None
+    params: _Struct | None = None
+    items: str = ""  # the struct array
+    cfg: str = ""  # the struct parameter
+    helper_reads: set[str] = field(default_factory=set)  # fields helpers read
+    written: set[str] = field(default_factory=set)  # struct themes the kernel writes (outputs)
 
     # ------------------------------------------------------------------ kernel
     def declare(self) -> None:
