@@ -630,11 +630,13 @@ def _is_constant(node: ast.AST, constants: set[str]) -> bool:
         name = _is_wp(node.func, _CONSTRUCTORS) or (
             node.func.id if isinstance(node.func, ast.Name) and node.func.id in _PYTHON_CASTS else None
         )
-        return name is not None and all(_is_constant(a, constants) for a in _operands(node))
+        return name is not None and all(_is_constant(a, constants) for a in operands(node))
     return False
 
 
-def _operands(node: ast.AST) -> list[ast.AST]:
+def operands(node: ast.AST, *, index: bool = True) -> list[ast.AST]:
+    """The operands of an expression node: a call's arguments (type keywords aside), an operator's operands,
+    a subscript's value and (with ``index``) its index; nothing for a leaf."""
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
@@ -646,7 +648,7 @@ def _operands(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.IfExp):
         return [node.test, node.body, node.orelse]
     if isinstance(node, ast.Subscript):
-        return [node.value, node.slice]
+        return [node.value, node.slice] if index else [node.value]
     if isinstance(node, ast.Call):
         return [*node.args, *(k.value for k in node.keywords if k.arg not in _TYPE_KEYWORDS)]
     return []
@@ -672,8 +674,8 @@ def _literal_operation(node: ast.expr, constants: set[str]) -> bool:
         return False
     if isinstance(node, ast.Call) and _is_wp(node.func) == "tid":
         return False
-    operands = _operands(node)
-    return bool(operands) and not _is_constant(node, constants) and all(_is_constant(o, constants) for o in operands)
+    parts = operands(node)
+    return bool(parts) and not _is_constant(node, constants) and all(_is_constant(o, constants) for o in parts)
 
 
 def _same(a: ast.AST, b: ast.AST) -> bool:

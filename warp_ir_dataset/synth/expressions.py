@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
 
-from ..dataflow import self_cancelling
+from ..dataflow import operands, self_cancelling
 from . import magnitude
 from .types import BOOL, FLOAT, INT, MAT22, MAT33, QUAT, VEC2, VEC3, VEC4, WarpType, has_literal, literal
 
@@ -68,26 +68,8 @@ class Production:
             return frozenset(range(len(self.operands)))
         while isinstance(tree, ast.Expr):
             tree = tree.value
-        direct = {n.id for n in _operands(tree) if isinstance(n, ast.Name)}
+        direct = {n.id for n in operands(tree, index=False) if isinstance(n, ast.Name)}
         return frozenset(n for n in range(len(self.operands)) if f"_op{n}" not in direct)
-
-
-def _operands(node: ast.AST) -> list[ast.AST]:
-    if isinstance(node, ast.BinOp):
-        return [node.left, node.right]
-    if isinstance(node, ast.UnaryOp):
-        return [node.operand]
-    if isinstance(node, (ast.BoolOp,)):
-        return list(node.values)
-    if isinstance(node, ast.Compare):
-        return [node.left, *node.comparators]
-    if isinstance(node, ast.IfExp):
-        return [node.test, node.body, node.orelse]
-    if isinstance(node, ast.Subscript):
-        return [node.value]
-    if isinstance(node, ast.Call):
-        return [*node.args, *(k.value for k in node.keywords)]
-    return []
 
 
 def _p(

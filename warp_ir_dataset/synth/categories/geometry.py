@@ -574,18 +574,8 @@ def _bvh_loop(w: KernelWriter, g: _Scene) -> None:
         g.results.append(best)
 
 
-def _grid_loop(w: KernelWriter, g: _Scene) -> None:
-    """Neighbour search in the hash grid: density, repulsion, contacts, averaging over neighbours in a radius."""
-    rng = w.rng
-    radius = _radius(w)
-    p = g.point
-    options = ["density", "force", "count", "average", "nearest", "expr"]
-    if g.velocities is not None and g.self_id is not None:
-        options.append("contact")
-    picks = w.pick(options, rng.randint(1, 2 + w.level // 3))
-    self_vel = None
-    if "contact" in picks:
-        self_vel = w.let(("vel", "self_vel"), f"{g.velocities}[{g.self_id}]", VEC3)
+def _grid_accumulators(w: KernelWriter, g: _Scene, picks: list[str], radius: str) -> dict[str, str]:
+    """One accumulator per neighbour-loop motif (an average also counts its neighbours)."""
     accs: dict[str, str] = {}
     for pick in picks:
         if pick == "density":
@@ -604,6 +594,22 @@ def _grid_loop(w: KernelWriter, g: _Scene) -> None:
             accs[pick] = _held(w, g, ("nearest", "closest_dist"), f"float({radius})", FLOAT)
         else:
             accs[pick] = _float_acc(w, g)
+    return accs
+
+
+def _grid_loop(w: KernelWriter, g: _Scene) -> None:
+    """Neighbour search in the hash grid: density, repulsion, contacts, averaging over neighbours in a radius."""
+    rng = w.rng
+    radius = _radius(w)
+    p = g.point
+    options = ["density", "force", "count", "average", "nearest", "expr"]
+    if g.velocities is not None and g.self_id is not None:
+        options.append("contact")
+    picks = w.pick(options, rng.randint(1, 2 + w.level // 3))
+    self_vel = None
+    if "contact" in picks:
+        self_vel = w.let(("vel", "self_vel"), f"{g.velocities}[{g.self_id}]", VEC3)
+    accs = _grid_accumulators(w, g, picks, radius)
     skip = g.self_id if g.self_id is not None and rng.random() < 0.7 else None
     g.dynamic = True
     with neighbor_loop(w, p, radius, g.points, grid=g.grid, skip=skip) as (j, delta, dist):

@@ -297,31 +297,38 @@ def _polar(w: KernelWriter, st: _Mats, F: str | None = None) -> None:
             w.let(("P_corot", "corot_stress"), f"{la.fold(2.0, w.coeff('mu', 0.1, 2.0))} * ({F} - {R})", MAT33)
 
 
+def _covariance(w: KernelWriter, st: _Mats) -> str:
+    """The covariance of a few neighbours' offsets, some weighted by distance."""
+    rng = w.rng
+    pts = next((n for n in ("neighbors", "samples") if w.has_arg(n)), None) or w.input_array(
+        VEC3, ("neighbors", "samples")
+    )
+    # offsets from this point (or an input position): a constant centre would make the covariance
+    # nearly rank one, with two close principal values
+    center = w.choose([f"{pts}[i]", *st.of(VEC3)])
+    C = w.let(("cov", "covariance", "C_cov"), w.choose(("wp.mat33()", "wp.mat33(0.0)")), MAT33)
+    n = rng.randint(3, 4 + w.level)
+    j = w.name("j", "nb", "k_nb")
+    with w.block(f"for {j} in range({n})"):
+        w.define(j, INT)
+        d = w.let(("d", "rel", "delta"), f"{pts}[{w.index_expr(pts, j)}] - {center}", VEC3)
+        if rng.random() < 0.5:
+            width = w.small(3.0, 6.0)  # a Gaussian weight of the neighbour's distance
+            weight = w.let(("weight_j", "kernel_w", "falloff"), f"wp.exp(-wp.length_sq({d}) / {width})", FLOAT)
+            w.emit(f"{C} += {weight} * wp.outer({d}, {d})")
+        else:
+            w.set(C, f"{C} + wp.outer({d}, {d})")
+    w.set(C, f"{C} * {1.0 / n:.4f}")
+    return C
+
+
 def _eigen(w: KernelWriter, st: _Mats) -> None:
     """Eigen-analysis of a symmetric matrix: covariance of neighbours, or an anisotropic (stiffness) tensor."""
     rng = w.rng
     separated = False  # principal axes are only used where the principal values are well apart
     roll = rng.random()
     if w.can_nest and roll < 0.4:
-        pts = next((n for n in ("neighbors", "samples") if w.has_arg(n)), None) or w.input_array(
-            VEC3, ("neighbors", "samples")
-        )
-        # offsets from this point (or an input position): a constant centre would make the covariance
-        # nearly rank one, with two close principal values
-        center = w.choose([f"{pts}[i]", *st.of(VEC3)])
-        C = w.let(("cov", "covariance", "C_cov"), w.choose(("wp.mat33()", "wp.mat33(0.0)")), MAT33)
-        n = rng.randint(3, 4 + w.level)
-        j = w.name("j", "nb", "k_nb")
-        with w.block(f"for {j} in range({n})"):
-            w.define(j, INT)
-            d = w.let(("d", "rel", "delta"), f"{pts}[{w.index_expr(pts, j)}] - {center}", VEC3)
-            if rng.random() < 0.5:
-                width = w.small(3.0, 6.0)  # a Gaussian weight of the neighbour's distance
-                weight = w.let(("weight_j", "kernel_w", "falloff"), f"wp.exp(-wp.length_sq({d}) / {width})", FLOAT)
-                w.emit(f"{C} += {weight} * wp.outer({d}, {d})")
-            else:
-                w.set(C, f"{C} + wp.outer({d}, {d})")
-        w.set(C, f"{C} * {1.0 / n:.4f}")
+        C = _covariance(w, st)
     else:  # a stiffness-like tensor: well-separated principal values, perturbed symmetrically
         C = w.let(("D_aniso", "tensor_aniso", "C_stiff"), _separated(w, st), MAT33)
         separated = True

@@ -222,6 +222,21 @@ def _integrate(w: KernelWriter, pos: str, vel: str, f: str, inv_m: str) -> None:
     w.set(pos, f"{pos} + {vel} * {dt}")
 
 
+def _sphere_center(w: KernelWriter) -> str:
+    """A spherical obstacle's centre: a constant, a parameter, or a rigid body's (possibly offset) position."""
+    rng = w.rng
+    roll = rng.random()
+    if roll < 0.5:
+        return w.vec(-0.3, 0.3)
+    if roll < 0.75:
+        return w.param(VEC3, ("sphere_center", "obstacle"))
+    body = w.param(TRANSFORM, ("body", "body_q"))
+    if rng.random() < 0.5:
+        return w.let(("body_pos", "obstacle_pos"), f"wp.transform_get_translation({body})", VEC3)
+    # a sphere attached to the body off its origin
+    return w.let(("body_pos", "obstacle_pos"), f"wp.transform_point({body}, {w.vec(-0.2, 0.2)})", VEC3)
+
+
 def _collide(w: KernelWriter, pos: str, vel: str) -> None:
     """1-3 colliders: ground plane, tilted plane, sphere, box clamp."""
     rng = w.rng
@@ -247,19 +262,7 @@ def _collide(w: KernelWriter, pos: str, vel: str) -> None:
                 vt = w.let(("vt", "tangent_vel"), f"{vel} - {n} * {vn}", VEC3)
                 w.set(vel, f"{mul(vt, keep)} - {n} * ({vn} * {e})")
         elif kind == "sphere":
-            roll = rng.random()
-            if roll < 0.5:
-                center = w.vec(-0.3, 0.3)
-            elif roll < 0.75:
-                center = w.param(VEC3, ("sphere_center", "obstacle"))
-            else:
-                body = w.param(TRANSFORM, ("body", "body_q"))
-                if rng.random() < 0.5:
-                    center = w.let(("body_pos", "obstacle_pos"), f"wp.transform_get_translation({body})", VEC3)
-                else:  # a sphere attached to the body off its origin
-                    center = w.let(
-                        ("body_pos", "obstacle_pos"), f"wp.transform_point({body}, {w.vec(-0.2, 0.2)})", VEC3
-                    )
+            center = _sphere_center(w)
             r = w.small(0.2, 0.6)
             d = w.let(("to_center", "from_center"), f"{pos} - {center}", VEC3)
             dist = w.let(("center_dist", "dist"), f"wp.length({d})", FLOAT)

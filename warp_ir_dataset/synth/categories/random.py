@@ -256,6 +256,28 @@ def _noise_source(c: _Ctx) -> str:
     return w.let(("p", "sample_pos", "domain_pos"), f"{src} * {w.small(0.5, 4.0)}", VEC3)
 
 
+def _fbm(c: _Ctx, ns: str, p: str) -> None:
+    """Fractal Brownian motion: octaves of noise at rising frequency and falling amplitude."""
+    w = c.w
+    octaves = w.rng.randint(2, 3 + w.level)
+    total = w.let(("fbm", "turbulence"), "float(0.0)", FLOAT)
+    amp = w.let(("amplitude", "amp"), "float(0.5)", FLOAT)
+    freq = w.let(("frequency", "freq"), "float(1.0)", FLOAT)
+    sample = w.choose(
+        (
+            f"wp.noise({ns}, {p} * {freq})",
+            f"wp.abs(wp.noise({ns}, {p} * {freq}))",
+            f"(1.0 - wp.abs(wp.noise({ns}, {p} * {freq})))",
+            f"wp.noise({ns}, wp.vec2({p}[0], {p}[1]) * {freq})",
+        )
+    )
+    with c.loop(octaves, ("octave", "o")):
+        w.emit(f"{total} += {amp} * {sample}")
+        w.emit(f"{freq} *= {w.small(1.5, 2.5)}")
+        w.emit(f"{amp} *= {w.small(0.3, 0.7)}")
+    c.results.append((total, FLOAT))
+
+
 def _noise_field(c: _Ctx) -> None:
     """Sample a Perlin noise field: fBm octaves, turbulence, periodic noise, curl-noise advection."""
     w, rng = c.w, c.w.rng
@@ -264,23 +286,7 @@ def _noise_field(c: _Ctx) -> None:
     kind = w.choose(("fbm", "fbm", "periodic", "curl", "curl", "time"))
     p = _noise_source(c)
     if kind == "fbm":
-        octaves = rng.randint(2, 3 + w.level)
-        total = w.let(("fbm", "turbulence"), "float(0.0)", FLOAT)
-        amp = w.let(("amplitude", "amp"), "float(0.5)", FLOAT)
-        freq = w.let(("frequency", "freq"), "float(1.0)", FLOAT)
-        sample = w.choose(
-            (
-                f"wp.noise({ns}, {p} * {freq})",
-                f"wp.abs(wp.noise({ns}, {p} * {freq}))",
-                f"(1.0 - wp.abs(wp.noise({ns}, {p} * {freq})))",
-                f"wp.noise({ns}, wp.vec2({p}[0], {p}[1]) * {freq})",
-            )
-        )
-        with c.loop(octaves, ("octave", "o")):
-            w.emit(f"{total} += {amp} * {sample}")
-            w.emit(f"{freq} *= {w.small(1.5, 2.5)}")
-            w.emit(f"{amp} *= {w.small(0.3, 0.7)}")
-        c.results.append((total, FLOAT))
+        _fbm(c, ns, p)
     elif kind == "periodic":
         per = [w.choose((2, 4, 8, 16)) for _ in range(3)]
         value = w.choose(

@@ -601,6 +601,31 @@ def _load(k: _Reduction, arrays: list[tuple[str, str, WarpType]]) -> None:
         k.items.append(k.w.let((element, *k.w.names_for(t)), f"{array}[{k.sub}]", t))
 
 
+def _gather(k: _Reduction, layout: str, types: list[WarpType], var: str) -> tuple[str, list]:
+    """The indirect layouts: a fixed-width neighbour list, or CSR segments; (loop header, arrays to load)."""
+    w = k.w
+    if layout == "neighbors":
+        count = w.choose((2, 4, 6, 8))
+        arrays = _declare(k, types)
+        recipe = {"kind": "index", "high": 64, "shape": [64, count]}
+        nbr = w.input_array(INT, ("neighbors", "adjacency"), ndim=2, recipe=recipe)
+        for array, element, t in arrays:  # the thread's own element, for pairwise terms
+            if t is not INT and w.rng.random() < 0.5:
+                k.items.append(w.let((f"own_{element}", element), f"{array}[i]", t))
+        k.sub = k.flat = "nbr"
+        header = f"for {var} in range({nbr}.shape[1])" if w.rng.random() < 0.5 else f"for {var} in range({count})"
+        k.neighbor = f"{nbr}[i, {var}]"
+        return header, arrays
+    span = w.choose((2, 4, 8))  # csr
+    arrays = _declare(k, types)
+    starts = w.input_array(INT, ("seg_start", "row_start"), recipe={"kind": "index", "high": 64})
+    lengths = w.input_array(INT, ("seg_len", "row_len"), recipe={"kind": "index", "high": span + 1})
+    first = w.let(("first", "begin"), f"{starts}[i]", INT)
+    last = w.let(("last", "end"), f"wp.min({first} + {lengths}[i], 64)", INT)
+    k.sub = k.flat = var
+    return f"for {var} in range({first}, {last})", arrays
+
+
 def _begin(k: _Reduction, layout: str, types: list[WarpType]) -> tuple[str | None, list]:
     """Declare launch and data arrays; return the loop header (None: no loop) and the arrays to load per element."""
     w = k.w
@@ -644,26 +669,8 @@ def _begin(k: _Reduction, layout: str, types: list[WarpType]) -> tuple[str | Non
         arrays = _declare(k, types)
         k.sub = k.flat = var
         header = f"for {var} in range(i, {elements}, {k.threads})"
-    elif layout == "neighbors":
-        count = w.choose((2, 4, 6, 8))
-        arrays = _declare(k, types)
-        recipe = {"kind": "index", "high": 64, "shape": [64, count]}
-        nbr = w.input_array(INT, ("neighbors", "adjacency"), ndim=2, recipe=recipe)
-        for array, element, t in arrays:  # the thread's own element, for pairwise terms
-            if t is not INT and w.rng.random() < 0.5:
-                k.items.append(w.let((f"own_{element}", element), f"{array}[i]", t))
-        k.sub = k.flat = "nbr"
-        header = f"for {var} in range({nbr}.shape[1])" if w.rng.random() < 0.5 else f"for {var} in range({count})"
-        k.neighbor = f"{nbr}[i, {var}]"
-    else:  # csr
-        span = w.choose((2, 4, 8))
-        arrays = _declare(k, types)
-        starts = w.input_array(INT, ("seg_start", "row_start"), recipe={"kind": "index", "high": 64})
-        lengths = w.input_array(INT, ("seg_len", "row_len"), recipe={"kind": "index", "high": span + 1})
-        first = w.let(("first", "begin"), f"{starts}[i]", INT)
-        last = w.let(("last", "end"), f"wp.min({first} + {lengths}[i], 64)", INT)
-        k.sub = k.flat = var
-        header = f"for {var} in range({first}, {last})"
+    else:
+        header, arrays = _gather(k, layout, types, var)
     k.slots = [(1, "0"), (1, "0"), (k.threads, "i"), (4, "i % 4"), (2, f"(i // {max(1, k.threads // 2)}) % 2")]
     return header, arrays
 

@@ -386,18 +386,7 @@ class _StructKernel(_StructHelpers):
         update = self.helper_update(item) if "update" in kinds and item else None
         make = self.helper_make(subject) if "make" in kinds else None
 
-        # the thread's element: a local copy, or the array element's fields in place
-        element = local = neighbor = None
-        if item:
-            if rng.random() < 0.7:
-                element = local = w.let(item.names(0), f"{self.items}[i]", item.type)
-            else:
-                element = f"{self.items}[i]"
-            _expose(w, element, item)
-            if level >= 3 and rng.random() < 0.4:
-                other = f"{self.items}[(i + {rng.randint(1, 5)}) % {self.items}.shape[0]]"
-                neighbor = w.let(item.names(1), other, item.type)
-                _expose(w, neighbor, item)
+        element, local, neighbor = self.thread_element()
         modified = self.motif(local)
         for _ in range(rng.randint(1, max(1, w.limits.statements // 2))):
             w.assign(w.choose((FLOAT, FLOAT, VEC3)), max(1, w.limits.depth - 1))
@@ -424,22 +413,44 @@ class _StructKernel(_StructHelpers):
                 stepped = w.let(("next_state", "updated"), call, update.result)
                 _expose(w, stepped, item)
 
-        if local:  # field updates on the local copy, some conditional
-            fields = [f for f in item.fields if f[1] is not TRANSFORM]
-            for name, t in w.pick(fields, rng.randint(1, min(len(fields), 1 + level // 2))):
-                value = self.value(w, t, [x for x in (local, neighbor, self.cfg) if x], operation=True)
-                if level >= 3 and rng.random() < 0.3 and w.can_compute(BOOL, 2):
-                    with w.block(f"if {w.expr(BOOL, 2)}"):
-                        w.emit(f"{local}.{name} = {value}")
-                else:
-                    w.emit(f"{local}.{name} = {value}")
-                modified = True
+        if local:
+            modified = self.update_fields(local, neighbor) or modified
 
         self.store(local if modified else None, built, stepped, neighbor)
         self.read_the_rest(element)
         for t in (VEC3, FLOAT):
             if t is FLOAT or (w.pending(t) and rng.random() < 0.4):
                 w.store(output(w, VOCABULARY, t), "i", calls.result(w, t, operation=True))
+
+    def thread_element(self) -> tuple[str | None, str | None, str | None]:
+        """The thread's element (a local copy, or the array element's fields in place), the local copy if one
+        was made, and a neighbouring element read at higher levels."""
+        w, rng, item = self.w, self.w.rng, self.item
+        element = local = neighbor = None
+        if item:
+            if rng.random() < 0.7:
+                element = local = w.let(item.names(0), f"{self.items}[i]", item.type)
+            else:
+                element = f"{self.items}[i]"
+            _expose(w, element, item)
+            if w.level >= 3 and rng.random() < 0.4:
+                other = f"{self.items}[(i + {rng.randint(1, 5)}) % {self.items}.shape[0]]"
+                neighbor = w.let(item.names(1), other, item.type)
+                _expose(w, neighbor, item)
+        return element, local, neighbor
+
+    def update_fields(self, local: str, neighbor: str | None) -> bool:
+        """Field updates on the local copy, some conditional; whether any was written."""
+        w, rng, level = self.w, self.w.rng, self.w.level
+        fields = [f for f in self.item.fields if f[1] is not TRANSFORM]
+        for name, t in w.pick(fields, rng.randint(1, min(len(fields), 1 + level // 2))):
+            value = self.value(w, t, [x for x in (local, neighbor, self.cfg) if x], operation=True)
+            if level >= 3 and rng.random() < 0.3 and w.can_compute(BOOL, 2):
+                with w.block(f"if {w.expr(BOOL, 2)}"):
+                    w.emit(f"{local}.{name} = {value}")
+            else:
+                w.emit(f"{local}.{name} = {value}")
+        return True
 
     def motif(self, local: str | None) -> bool:
         """Domain updates of a local particle: explicit Euler under gravity, or a pressure from a material.

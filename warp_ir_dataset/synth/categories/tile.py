@@ -584,6 +584,29 @@ def _store(s: _Tiles) -> None:
         w.store(stats, "i", w.result(FLOAT))
 
 
+def _loads(s: _Tiles) -> None:
+    """At least one 1-D tile, and 2-D / vector tiles when the kernel has them."""
+    w, rng = s.w, s.w.rng
+    if s.blocker == "in_place" or rng.random() < 0.7:
+        _load(s, s.t1)
+    else:
+        _load_chunks(s, s.t1)
+    for _ in range(max(0, w.limits.inputs - 1 - int(s.two_d) - int(s.vec))):
+        _load(s, s.t1)
+    if s.two_d:
+        roll = rng.random()
+        if roll < 0.6:
+            _load(s, s.t2)
+        elif roll < 0.8 and w.level >= 2:
+            _load_chunks(s, s.t2)
+        else:
+            _gather(s)
+        if s.unsafe and s.rows != s.length and rng.random() < 0.3:
+            _load(s, s.t2t)
+    if s.vec:
+        _load(s, s.tv)
+
+
 @register_category("tile", groups={"arith", "trig"})
 def tile(w: KernelWriter) -> None:
     """Tile programming: tile_load/store, tile_map, reductions, transpose/broadcast/views, tile atomics."""
@@ -608,25 +631,7 @@ def tile(w: KernelWriter) -> None:
     w.add_productions(*_productions(s))
     if rng.random() < 0.4:
         w.param(FLOAT, "alpha", recipe={"low": -1.0, "high": 1.0})
-    # --- loads: at least one 1-D tile, and 2-D / vector tiles when the kernel has them
-    if s.blocker == "in_place" or rng.random() < 0.7:
-        _load(s, s.t1)
-    else:
-        _load_chunks(s, s.t1)
-    for _ in range(max(0, w.limits.inputs - 1 - int(s.two_d) - int(s.vec))):
-        _load(s, s.t1)
-    if s.two_d:
-        roll = rng.random()
-        if roll < 0.6:
-            _load(s, s.t2)
-        elif roll < 0.8 and w.level >= 2:
-            _load_chunks(s, s.t2)
-        else:
-            _gather(s)
-        if s.unsafe and s.rows != s.length and rng.random() < 0.3:
-            _load(s, s.t2t)
-    if s.vec:
-        _load(s, s.tv)
+    _loads(s)
     if rng.random() < 0.5:
         _constructor(s)
     if w.level >= 2:
