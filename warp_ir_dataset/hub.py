@@ -235,6 +235,8 @@ def _cli_arguments(config: GenerationConfig) -> str:
         args.append("--no-validate")
     if config.keep_failed:
         args.append("--keep-failed")
+    if config.cpu_optimization_level != 0:
+        args.append(f"--cpu-optimization-level {config.cpu_optimization_level}")
     if config.split_ratios != (0.9, 0.05, 0.05):
         args.append("--split-ratios " + ",".join(f"{r:g}" for r in config.split_ratios))
     return " ".join(args)
