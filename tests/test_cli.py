@@ -27,6 +27,7 @@ def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, ca
         "data/validation-00000-of-00001.parquet",
         "plots/categories.png",
         "plots/lengths.png",
+        "stats.json",
     ]
     loaded = datasets.load_dataset(str(out), cache_dir=hf_cache)
     assert set(loaded) == set(dataset40)

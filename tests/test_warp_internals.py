@@ -37,7 +37,7 @@ def _compile_in_fresh_process(shared_root) -> dict:
 
 
 def _headers(folder) -> list:
-    return sorted(p for p in folder.iterdir() if warp_internals._is_clang_pch(p.name)) if folder.is_dir() else []
+    return sorted(p for p in folder.iterdir() if warp_internals.is_clang_pch(p.name)) if folder.is_dir() else []
 
 
 @pytest.mark.slow
@@ -100,7 +100,7 @@ if pid == 0:  # a DataLoader worker, say: it must not inherit a half-done compil
     kernel = wi.load_kernel_source(SOURCE, "triple", "fork_test", "<fork_test>")
     wi.compile_cpu(kernel.module)
     sys.exit(0)  # through the exit handlers: the child removes its scratch folder
-print("warm-up running at fork:", wi._warm_up_thread.is_alive())
+print("warm-up running at fork:", wi.warming_up())
 _, status = os.waitpid(pid, 0)
 print("child exit:", os.waitstatus_to_exitcode(status))
 """
@@ -124,8 +124,7 @@ from warp_ir_dataset import warp_internals as wi
 
 def child(queue):  # a forked DataLoader worker, say: it leaves through os._exit
     records = list(generate_records(GenerationConfig(count=8, seed=1, batch_size=2), [4, 5]))
-    runtime = wi.wp_context.runtime
-    queue.put({"cache": wp.config.kernel_cache_dir, "pch": [d.name for d in runtime._pch_dirs.values()],
+    queue.put({"cache": wp.config.kernel_cache_dir, "pch": wi.pch_dirs(),
                "records": len(records)})
 
 records = list(generate_records(GenerationConfig(count=8, seed=1, batch_size=2, include_ptx=True), [0, 1, 2, 3]))
@@ -136,7 +135,7 @@ process = multiprocessing.get_context("fork").Process(target=child, args=(queue,
 process.start()
 from_child = queue.get(timeout=300)
 process.join()
-print(json.dumps({"records": len(records), "cache": cache, "left": left, "scratch": str(wi._scratch[1]),
+print(json.dumps({"records": len(records), "cache": cache, "left": left, "scratch": str(wi.process_scratch_dir()),
                   "child": from_child, "child_exit": process.exitcode, "cache_after_child": os.path.isdir(cache)}))
 """
 
