@@ -1,0 +1,181 @@
+"""Shards owned by the package: fixed index ranges, written atomically, resumable, on any fsspec path.
+
+Shard ``k`` of a build holds sample indices ``[k*S, (k+1)*S)``. Its records are written, one Parquet file
+per split, under a temporary name, flushed and renamed to the Hub layout name
+``data/{split}-{k:05d}-of-{K:05d}.parquet``; then a completion marker ``.shards/{k:05d}.json`` records its
+rows, its drops by reason and the files' checksums. A shard without a marker is built again; stray
+temporary files are ignored. ``manifest.json`` is written first: a run into a folder whose manifest
+differs is refused, naming the field; the same manifest resumes.
+
+Every engine (the builder, the local pool, Ray tasks, a ``--shards A-B`` run) calls :func:`build_shard`,
+so the same seed, count and config give the same records everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._version import __version__
+from .config import SPLITS, GenerationConfig
+from .errors import WarpIRError
+from .pipeline import generate_records, split_of
+from .schema import FEATURES
+from .synth import GENERATOR_VERSION
+
+MANIFEST = "manifest.json"
+MARKERS = ".shards"
+#: Rows per Parquet row group: small enough for the Hub's dataset viewer and for streaming.
+ROW_GROUP_ROWS = 100
+
+
+class OutputError(WarpIRError, ValueError):
+    """The output location cannot take this build (a different manifest, a file, not writable)."""
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """A build cut into shards of ``shard_size`` sample indices."""
+
+    config: GenerationConfig
+    shard_size: int
+
+    def __post_init__(self) -> None:
+        if isinstance(self.shard_size, bool) or not isinstance(self.shard_size, int) or self.shard_size < 1:
+            raise OutputError(f"shard_size must be a positive int, got {self.shard_size!r}")
+
+    @property
+    def num_shards(self) -> int:
+        return -(-self.config.count // self.shard_size)
+
+    def indices(self, k: int) -> range:
+        if not 0 <= k < self.num_shards:
+            raise OutputError(f"shard {k} does not exist: this build has shards 0-{self.num_shards - 1}")
+        return range(k * self.shard_size, min((k + 1) * self.shard_size, self.config.count))
+
+    def file_name(self, split: str, k: int) -> str:
+        return f"data/{split}-{k:05d}-of-{self.num_shards:05d}.parquet"
+
+    def manifest(self) -> dict[str, Any]:
+        from .warp_internals import warp_version
+
+        return {
+            "seed": self.config.seed,
+            "count": self.config.count,
+            "shard_size": self.shard_size,
+            "config": json.loads(json.dumps(self.config.generation_kwargs())),
+            "package_version": __version__,
+            "generator_version": GENERATOR_VERSION,
+            "warp_version": warp_version(),
+        }
+
+
+def manifest_difference(found: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+    """The first field (``config.trials`` for a config field) where two manifests differ, with both values."""
+    for key in sorted(set(found) | set(wanted)):
+        if key == "config":
+            inner = manifest_difference(found.get(key) or {}, wanted.get(key) or {})
+            if inner:
+                return f"config.{inner}"
+        elif found.get(key) != wanted.get(key):
+            return f"{key}: the folder has {found.get(key)!r}, this run asks for {wanted.get(key)!r}"
+    return None
+
+
+class ShardStore:
+    """A build's output location (a local path or an fsspec URL): manifest, shard files and markers."""
+
+    def __init__(self, out: str, plan: ShardPlan):
+        self.plan = plan
+        self.fs, self.root = fsspec.core.url_to_fs(str(out))
+        self.url = str(out)
+
+    def path(self, relative: str) -> str:
+        return f"{self.root.rstrip('/')}/{relative}"
+
+    def open(self) -> None:
+        """Check the location and write the manifest, or check the one there; before any compile work."""
+        if self.fs.exists(self.root) and not self.fs.isdir(self.root):
+            raise OutputError(f"--out {self.url!r} is a file; give a folder (new, or a build to resume)")
+        wanted = self.plan.manifest()
+        manifest = self.path(MANIFEST)
+        if self.fs.exists(manifest):
+            found = json.loads(self.fs.cat_file(manifest))
+            difference = manifest_difference(found, wanted)
+            if difference:
+                raise OutputError(
+                    f"--out {self.url!r} holds another build ({difference}); rerun with the same options to "
+                    "resume it, or choose another folder"
+                )
+            return
+        if self.fs.exists(self.root) and self.fs.ls(self.root):
+            raise OutputError(f"--out {self.url!r} is a folder with other files and no {MANIFEST}; choose another")
+        try:
+            self.fs.makedirs(self.path("data"), exist_ok=True)
+            self.fs.makedirs(self.path(MARKERS), exist_ok=True)
+            self._write_atomically(MANIFEST, (json.dumps(wanted, indent=2, sort_keys=True) + "\n").encode())
+        except OSError as exc:
+            raise OutputError(f"--out {self.url!r} is not writable: {exc}") from exc
+
+    def marker(self, k: int) -> dict[str, Any] | None:
+        path = self.path(f"{MARKERS}/{k:05d}.json")
+        return json.loads(self.fs.cat_file(path)) if self.fs.exists(path) else None
+
+    def pending(self, shards: range | list[int] | None = None) -> list[int]:
+        """The shards (of ``shards``, default all) that have no completion marker."""
+        wanted = range(self.plan.num_shards) if shards is None else shards
+        return [k for k in wanted if self.marker(k) is None]
+
+    def write(self, k: int, records: list[dict[str, Any]], drops: Counter) -> dict[str, Any]:
+        """Write shard ``k``'s files, then its marker; return the marker."""
+        by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
+        for record in records:
+            by_split[split_of(record["seed"], record["index"], self.plan.config.split_ratios)].append(record)
+        files = {}
+        for split, rows in by_split.items():
+            if rows:
+                name = self.plan.file_name(split, k)
+                files[name] = {"rows": len(rows), "sha256": self._write_atomically(name, _parquet(rows))}
+        marker = {"shard": k, "rows": len(records), "drops": dict(sorted(drops.items())), "files": files}
+        self._write_atomically(f"{MARKERS}/{k:05d}.json", json.dumps(marker, sort_keys=True).encode())
+        return marker
+
+    def _write_atomically(self, relative: str, data: bytes) -> str:
+        """Write under a temporary name, flush it to disk, rename; return the data's sha256."""
+        final = self.path(relative)
+        folder, name = final.rsplit("/", 1)
+        partial = f"{folder}/.{name}.{os.getpid()}.partial"
+        with self.fs.open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if hasattr(handle, "fileno"):
+                try:
+                    os.fsync(handle.fileno())
+                except (OSError, io.UnsupportedOperation):
+                    pass
+        self.fs.mv(partial, final)
+        return hashlib.sha256(data).hexdigest()
+
+
+def _parquet(rows: list[dict[str, Any]]) -> bytes:
+    table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=ROW_GROUP_ROWS)
+    return sink.getvalue()
+
+
+def build_shard(plan: ShardPlan, k: int) -> tuple[list[dict[str, Any]], Counter]:
+    """Shard ``k``'s records and its drops by reason: the one function every engine runs."""
+    stats: Counter = Counter()
+    records = list(generate_records(plan.config, plan.indices(k), stats))
+    drops = Counter({key.removeprefix("dropped_"): n for key, n in stats.items() if key.startswith("dropped_")})
+    return records, drops
