@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from warp_ir_dataset import GenerationConfig, generate_records
-from warp_ir_dataset.shards import MANIFEST, OutputError, ShardPlan, ShardStore, build_shard
+from warp_ir_dataset.shards import MANIFEST, OutputError, ShardPlan, ShardStore, build_shard, run_shards
 
 CONFIG = GenerationConfig(count=7, seed=4, validate=False)
 
@@ -75,3 +75,18 @@ def test_bad_outputs_are_refused_before_any_work(tmp_path):
         ShardStore(str(tmp_path / "busy"), ShardPlan(CONFIG, shard_size=4)).open()
     with pytest.raises(OutputError, match="shard_size"):
         ShardPlan(CONFIG, shard_size=0)
+
+
+@pytest.mark.slow
+def test_worker_processes_write_the_same_shards(tmp_path):
+    plan = ShardPlan(CONFIG, shard_size=3)
+    inline = ShardStore(str(tmp_path / "inline"), plan)
+    inline.open()
+    run_shards(inline, inline.pending(), num_workers=1)
+    pooled = ShardStore(str(tmp_path / "pooled"), plan)
+    pooled.open()
+    seen = []
+    run_shards(pooled, pooled.pending(), num_workers=2, on_done=seen.append)
+    assert sorted(m["shard"] for m in seen) == [0, 1, 2] and pooled.pending() == []
+    for k in range(3):
+        assert pooled.marker(k) == inline.marker(k)  # same files, byte for byte (checksums)

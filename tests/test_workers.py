@@ -38,11 +38,11 @@ def test_pool_reports_a_worker_killed_mid_build(monkeypatch):
 
     killed = []
 
-    def run_then_die(self, config, indices):
+    def run_then_die(self, config, indices, write=None):
         if 4 in indices:
             killed.append(self.process.pid)
             self.process.kill()
-        return real_run(self, config, indices)
+        return real_run(self, config, indices, write)
 
     monkeypatch.setattr(_Worker, "run", run_then_die)
     config = GenerationConfig(count=6, seed=8, complexity=(1, 1), validate=False)

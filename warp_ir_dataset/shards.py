@@ -177,5 +177,31 @@ def build_shard(plan: ShardPlan, k: int) -> tuple[list[dict[str, Any]], Counter]
     """Shard ``k``'s records and its drops by reason: the one function every engine runs."""
     stats: Counter = Counter()
     records = list(generate_records(plan.config, plan.indices(k), stats))
-    drops = Counter({key.removeprefix("dropped_"): n for key, n in stats.items() if key.startswith("dropped_")})
-    return records, drops
+    return records, drops_of(stats)
+
+
+def drops_of(stats: Counter) -> Counter:
+    """Drops by reason from the pipeline's ``dropped_<reason>`` counts."""
+    return Counter({key.removeprefix("dropped_"): n for key, n in stats.items() if key.startswith("dropped_")})
+
+
+def run_shards(store: ShardStore, shards: list[int], num_workers: int, on_done: Any = None) -> list[dict[str, Any]]:
+    """Build and write ``shards`` of ``store``'s plan: in this process with one worker, else in a pool of
+    fresh worker processes that write their shards themselves. ``on_done(marker)`` is called per shard."""
+    plan = store.plan
+    markers = []
+    if num_workers <= 1:
+        for k in shards:
+            markers.append(store.write(k, *build_shard(plan, k)))
+            if on_done:
+                on_done(markers[-1])
+        return markers
+    from .workers import WorkerPool
+
+    writes = [{"out": store.url, "shard_size": plan.shard_size, "shard": k} for k in shards]
+    with WorkerPool(num_workers) as pool:
+        for result in pool.map(plan.config, [list(plan.indices(k)) for k in shards], writes):
+            markers.append(result.marker)
+            if on_done:
+                on_done(result.marker)
+    return markers

@@ -43,6 +43,7 @@ class ShardResult:
     stats: Counter = field(default_factory=Counter)
     seconds: Counter = field(default_factory=Counter)
     peak_rss_kb: int = 0
+    marker: dict[str, Any] | None = None  # a shard the worker wrote itself (see ``shards.ShardStore``)
 
 
 class _Worker:
@@ -59,8 +60,8 @@ class _Worker:
         )
         self.shards_done = 0
 
-    def run(self, config: GenerationConfig, indices: list[int]) -> ShardResult:
-        task = {"config": config.generation_kwargs(), "indices": indices}
+    def run(self, config: GenerationConfig, indices: list[int], write: dict | None = None) -> ShardResult:
+        task = {"config": config.generation_kwargs(), "indices": indices, "write": write}
         try:
             self.process.stdin.write(json.dumps(task) + "\n")
             self.process.stdin.flush()
@@ -77,7 +78,11 @@ class _Worker:
         self.shards_done += 1
         answer = json.loads(line)
         return ShardResult(
-            answer["records"], Counter(answer["stats"]), Counter(answer["seconds"]), answer["peak_rss_kb"]
+            answer["records"],
+            Counter(answer["stats"]),
+            Counter(answer["seconds"]),
+            answer["peak_rss_kb"],
+            answer.get("marker"),
         )
 
     def stderr_tail(self, chars: int = 3000) -> str:
@@ -115,14 +120,14 @@ class WorkerPool:
         self._executor = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="warp-ir-worker")
         self.peak_rss_kb: list[int] = []
 
-    def _run_shard(self, config: GenerationConfig, indices: list[int]) -> ShardResult:
+    def _run_shard(self, config: GenerationConfig, indices: list[int], write: dict | None = None) -> ShardResult:
         worker = self._idle.get()
         try:
             if worker is None or worker.shards_done >= self.recycle_after:
                 if worker is not None:
                     worker.stop()
                 worker = _Worker()
-            result = worker.run(config, indices)
+            result = worker.run(config, indices, write)
         except BaseException:
             if worker is not None:
                 worker.process.kill()
@@ -134,19 +139,25 @@ class WorkerPool:
         self.peak_rss_kb.append(result.peak_rss_kb)
         return result
 
-    def map(self, config: GenerationConfig, shards: list[list[int]]) -> Iterator[ShardResult]:
-        """Build every shard; yield the results in shard order (at most ``2 * num_workers`` shards in flight)."""
+    def map(
+        self, config: GenerationConfig, shards: list[list[int]], writes: list[dict] | None = None
+    ) -> Iterator[ShardResult]:
+        """Build every shard; yield the results in shard order (at most ``2 * num_workers`` shards in flight).
+
+        With ``writes`` (one ``{"out", "shard_size", "shard"}`` per shard), each worker writes its shard to the
+        store itself (``shards.ShardStore``) and answers with the shard's completion marker, not its records.
+        """
+        tasks = iter(zip(shards, writes or [None] * len(shards), strict=True))
         pending: list[Future] = []
-        shard_iter = iter(shards)
-        for shard in shard_iter:
-            pending.append(self._executor.submit(self._run_shard, config, shard))
+        for shard, write in tasks:
+            pending.append(self._executor.submit(self._run_shard, config, shard, write))
             if len(pending) >= 2 * self.num_workers:
                 break
         while pending:
             result = pending.pop(0).result()
-            next_shard = next(shard_iter, None)
-            if next_shard is not None:
-                pending.append(self._executor.submit(self._run_shard, config, next_shard))
+            following = next(tasks, None)
+            if following is not None:
+                pending.append(self._executor.submit(self._run_shard, config, *following))
             yield result
 
     def close(self) -> None:
@@ -176,10 +187,22 @@ def _serve(requests: IO[str], answers: IO[str]) -> None:
         stats: Counter = Counter()
         seconds: Counter = Counter()
         records = list(generate_records(config, task["indices"], stats, seconds))
+        marker = None
+        if task.get("write"):  # write the shard here: its records never travel back
+            marker = _write_shard(config, task["write"], records, stats)
+            records = []
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        answers.write(json.dumps({"records": records, "stats": stats, "seconds": seconds, "peak_rss_kb": peak}))
+        answer = {"records": records, "stats": stats, "seconds": seconds, "peak_rss_kb": peak, "marker": marker}
+        answers.write(json.dumps(answer))
         answers.write("\n")
         answers.flush()
+
+
+def _write_shard(config: GenerationConfig, write: dict, records: list[dict], stats: Counter) -> dict:
+    from .shards import ShardPlan, ShardStore, drops_of
+
+    store = ShardStore(write["out"], ShardPlan(config, write["shard_size"]))
+    return store.write(write["shard"], records, drops_of(stats))
 
 
 def main() -> None:
