@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from warp_ir_dataset import GenerationConfig, generate_records
-from warp_ir_dataset.shards import MANIFEST, OutputError, ShardPlan, ShardStore, build_shard, run_shards
+from warp_ir_dataset.shards import MANIFEST, OutputError, ShardPlan, ShardStore, build_shard, finalize, run_shards
 
 CONFIG = GenerationConfig(count=7, seed=4, validate=False)
 
@@ -90,3 +90,16 @@ def test_worker_processes_write_the_same_shards(tmp_path):
     assert sorted(m["shard"] for m in seen) == [0, 1, 2] and pooled.pending() == []
     for k in range(3):
         assert pooled.marker(k) == inline.marker(k)  # same files, byte for byte (checksums)
+
+
+def test_finalize_writes_a_card_that_loads_like_the_builder(tmp_path, hf_cache):
+    import datasets
+
+    plan = ShardPlan(CONFIG, shard_size=3)
+    store = _build(tmp_path / "out", plan)
+    finalize(store, repo_id="me/warp")
+    loaded = datasets.load_dataset(str(tmp_path / "out"), cache_dir=hf_cache)
+    rows = sorted((r for split in loaded.values() for r in split), key=lambda r: r["index"])
+    assert rows == list(generate_records(CONFIG, range(CONFIG.count)))
+    assert (tmp_path / "out" / "stats.json").is_file() and (tmp_path / "out" / "plots" / "lengths.png").is_file()
+    assert "me/warp" in (tmp_path / "out" / "README.md").read_text()

@@ -59,11 +59,7 @@ def write_hub_dataset(
         (staging / "data").mkdir()
         for split in _splits(dataset):
             _write_split(dataset[split], staging / "data", split)
-        rows = _stats_rows(dataset)
-        numbers = compute_stats(rows)
-        write_plots(rows, staging / "plots")
-        (staging / "README.md").write_text(render_card(dataset, config, repo_id, rows, numbers))
-        (staging / STATS_FILE).write_text(json.dumps(numbers, indent=2, sort_keys=True) + "\n")
+        write_card_files(dataset, staging, config, repo_id)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -71,6 +67,15 @@ def write_hub_dataset(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def write_card_files(dataset: datasets.DatasetDict, folder: Path, config: GenerationConfig, repo_id: str) -> None:
+    """The card (``README.md``), its plots and ``stats.json`` of ``dataset``, written into ``folder``."""
+    rows = _stats_rows(dataset)
+    numbers = compute_stats(rows)
+    write_plots(rows, folder / "plots")
+    (folder / "README.md").write_text(render_card(dataset, config, repo_id, rows, numbers))
+    (folder / STATS_FILE).write_text(json.dumps(numbers, indent=2, sort_keys=True) + "\n")
 
 
 def _umask() -> int:

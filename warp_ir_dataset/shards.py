@@ -205,3 +205,41 @@ def run_shards(store: ShardStore, shards: list[int], num_workers: int, on_done: 
             if on_done:
                 on_done(result.marker)
     return markers
+
+
+def read_split_tables(store: ShardStore) -> dict[str, pa.Table]:
+    """Every completed shard's rows per split, in shard order (only splits with rows)."""
+    files: dict[str, list[str]] = {split: [] for split in SPLITS}
+    for k in range(store.plan.num_shards):
+        marker = store.marker(k)
+        if marker is None:
+            raise OutputError(f"shard {k} of {store.url!r} is not done; run the build again to finish it")
+        for name in marker["files"]:
+            files[name.split("/")[-1].split("-")[0]].append(name)
+    tables = {}
+    for split, names in files.items():
+        if names:
+            tables[split] = pa.concat_tables(pq.read_table(io.BytesIO(store.fs.cat_file(store.path(n)))) for n in names)
+    return tables
+
+
+def finalize(store: ShardStore, repo_id: str = "<org>/warp-ir-dataset") -> None:
+    """Write the card, its plots and ``stats.json`` from all shards (held in memory, not in any cache)."""
+    import tempfile
+    from pathlib import Path
+
+    import datasets
+
+    from .hub import write_card_files
+
+    dataset = datasets.DatasetDict(
+        {split: datasets.Dataset(datasets.table.InMemoryTable(t)) for split, t in read_split_tables(store).items()}
+    )
+    with tempfile.TemporaryDirectory(prefix="warp_ir_card_") as tmp:
+        write_card_files(dataset, Path(tmp), store.plan.config, repo_id)
+        for path in sorted(Path(tmp).rglob("*")):
+            if path.is_file():
+                relative = path.relative_to(tmp).as_posix()
+                if "/" in relative:
+                    store.fs.makedirs(store.path(relative.rsplit("/", 1)[0]), exist_ok=True)
+                store._write_atomically(relative, path.read_bytes())
