@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from .config import GenerationConfig
-from .errors import WarpIRError
+from .config import DEFAULT_SHARD_SIZE, GenerationConfig
+from .errors import BuildInterrupted, ConfigError, WarpIRError
+
+GENERATE_EXAMPLES = """examples:
+  warp-ir generate --count 1000 --out warp_ir_data                  # every core; rerun to resume
+  warp-ir generate --count 200 --categories vector:2,loop:1 --complexity 2-4 --out small
+  warp-ir generate --count 100000 --out s3://bucket/warp-ir --shards 0-9   # one Slurm array task
+  warp-ir finalize s3://bucket/warp-ir                                     # once every shard is done
+"""
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -41,16 +49,29 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warp-ir", description="Synthetic Warp kernels and their generated IR.")
     commands = parser.add_subparsers(dest="command", required=True)
-    generate = commands.add_parser("generate", help="generate a dataset and write it in the Hugging Face Hub layout")
+    generate = commands.add_parser(
+        "generate",
+        help="generate a dataset into a folder in the Hugging Face Hub layout, shard by shard (resumable)",
+        epilog=GENERATE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_config_options(generate)
-    generate.add_argument("--out", default="warp_ir_data", help="output folder (default: warp_ir_data)")
-    generate.add_argument("--overwrite", action="store_true", help="replace the output folder if it exists")
+    generate.add_argument("--out", default="warp_ir_data", help="output folder or fsspec URL (default: warp_ir_data)")
+    generate.add_argument(
+        "--shard-size", type=int, default=None, help=f"sample indices per shard (default: {DEFAULT_SHARD_SIZE})"
+    )
+    generate.add_argument(
+        "--shards", default=None, help="build only shards A-B (e.g. 0-3; one Slurm array task each), then stop"
+    )
     generate.add_argument(
         "--repo-id", default="<org>/warp-ir-dataset", help="repo id the dataset card's loading snippet names"
     )
     generate.add_argument("--num-workers", type=int, default=None, help="worker processes (default: every core)")
-    generate.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
     generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+
+    finalize = commands.add_parser("finalize", help="write the card of a folder whose shards were built with --shards")
+    finalize.add_argument("folder", help="the --out of the shard runs")
+    finalize.add_argument("--repo-id", default="<org>/warp-ir-dataset", help="repo id the card's loading snippet names")
 
     stats = commands.add_parser(
         "stats",
@@ -106,13 +127,49 @@ def _build(args: argparse.Namespace) -> tuple[GenerationConfig, Any]:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .hub import write_hub_dataset
+    from .shards import generate_to
 
-    config, dataset = _build(args)
-    out = write_hub_dataset(dataset, args.out, config, overwrite=args.overwrite, repo_id=args.repo_id)
-    summary = {split: len(ds) for split, ds in dataset.items()}
-    print(json.dumps({"out": str(out), "records": summary}), file=sys.stdout)
+    config = GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)})
+    summary = generate_to(
+        args.out,
+        config,
+        shard_size=args.shard_size or DEFAULT_SHARD_SIZE,
+        shards=_shard_range(args.shards),
+        num_workers=_num_workers(args.num_workers),
+        repo_id=args.repo_id,
+    )
+    print(summary.describe())
     return 0
+
+
+def _finalize(args: argparse.Namespace) -> int:
+    from .shards import finalize as write_card
+    from .shards import open_existing
+
+    write_card(open_existing(args.folder), args.repo_id)
+    print(f"dataset card: {args.folder.rstrip('/')}/README.md")
+    return 0
+
+
+def _shard_range(text: str | None) -> range | None:
+    if text is None:
+        return None
+    try:
+        first, _, last = text.partition("-")
+        start, stop = int(first), int(last or first) + 1
+    except ValueError:
+        raise ConfigError(f"shards must be a shard number or a range like 0-3, got {text!r}") from None
+    if start < 0 or stop <= start:
+        raise ConfigError(f"shards must be a non-empty range A-B with 0 <= A <= B, got {text!r}")
+    return range(start, stop)
+
+
+def _num_workers(value: int | None) -> int:
+    if value is None:
+        return os.cpu_count() or 1
+    if value < 1:
+        raise ConfigError(f"num_workers must be a positive int, got {value!r}")
+    return value
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -193,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {
             "generate": _generate,
+            "finalize": _finalize,
             "stats": _stats,
             "categories": _categories,
             "bench": _bench,
@@ -200,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         if args.command in commands:
             return commands[args.command](args)
+    except BuildInterrupted as exc:
+        print(f"warp-ir: {exc}", file=sys.stderr)
+        return 130
     except WarpIRError as exc:
         print(f"warp-ir: error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,8 @@ from .errors import ConfigError, UnknownCategoryError
 from .synth import CATEGORIES, COMPLEXITY, SynthesisConfig
 
 SPLITS = ("train", "validation", "test")
+#: Sample indices per shard of a ``warp-ir generate`` build unless ``--shard-size`` says otherwise.
+DEFAULT_SHARD_SIZE = 256
 
 
 @dataclass(frozen=True)

@@ -95,5 +95,9 @@ class GenerationError(WarpIRError, RuntimeError):
     """The generator could not produce a valid kernel for a sample after every allowed attempt."""
 
 
+class BuildInterrupted(WarpIRError, KeyboardInterrupt):
+    """A build was interrupted (Ctrl-C); the message says how many shards are done and how to resume."""
+
+
 class SynthesisError(WarpIRError, RuntimeError):
     """A kernel category asked the kernel writer for something it cannot write (a bug in the category)."""

@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._version import __version__
-from .config import SPLITS, GenerationConfig
-from .errors import WarpIRError
+from .config import DEFAULT_SHARD_SIZE, SPLITS, GenerationConfig
+from .errors import BuildInterrupted, WarpIRError
 from .pipeline import generate_records, split_of
 from .schema import FEATURES
 from .synth import GENERATOR_VERSION
@@ -243,3 +243,94 @@ def finalize(store: ShardStore, repo_id: str = "<org>/warp-ir-dataset") -> None:
                 if "/" in relative:
                     store.fs.makedirs(store.path(relative.rsplit("/", 1)[0]), exist_ok=True)
                 store._write_atomically(relative, path.read_bytes())
+
+
+@dataclass
+class BuildSummary:
+    """What a run did: shards done (of all), records per split and drops by reason (over every done shard)."""
+
+    out: str
+    shards_done: int
+    num_shards: int
+    records: dict[str, int]
+    drops: dict[str, int]
+    seconds: float
+    finalized: bool
+
+    def describe(self) -> str:
+        total = sum(self.records.values())
+        lines = [
+            f"{total} records in {self.out} ({', '.join(f'{s} {n}' for s, n in self.records.items() if n)}), "
+            f"{self.shards_done} of {self.num_shards} shards, {self.seconds:.1f} s",
+            "replaced kernels by reason: "
+            + (", ".join(f"{k} {v}" for k, v in self.drops.items()) if self.drops else "none"),
+        ]
+        if self.finalized:
+            lines.append(f"dataset card: {self.out.rstrip('/')}/README.md")
+        elif self.shards_done < self.num_shards:
+            lines.append(f"{self.num_shards - self.shards_done} shards left: rerun the same command to finish")
+        return "\n".join(lines)
+
+
+def generate_to(
+    out: str,
+    config: GenerationConfig,
+    *,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    shards: range | None = None,
+    num_workers: int = 1,
+    repo_id: str = "<org>/warp-ir-dataset",
+    progress: bool = True,
+) -> BuildSummary:
+    """Build the shards of ``config`` that ``out`` lacks (all, or those in ``shards``) and, once every shard
+    is done, write the card. A rerun resumes; a folder holding another build is refused before any work."""
+    import time
+
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    plan = ShardPlan(config, shard_size)
+    store = ShardStore(out, plan)
+    if shards is not None and (shards.start < 0 or shards.stop > plan.num_shards or not len(shards)):
+        raise OutputError(f"--shards must lie within 0-{plan.num_shards - 1}, got {shards.start}-{shards.stop - 1}")
+    store.open()
+    pending = store.pending(shards)
+    total = sum(len(plan.indices(k)) for k in pending)
+    try:
+        with tqdm(total=total, unit="record", desc="generate", disable=not progress or not total) as bar:
+            run_shards(store, pending, num_workers, on_done=lambda marker: bar.update(marker["rows"]))
+    except KeyboardInterrupt:
+        done = plan.num_shards - len(store.pending())
+        raise BuildInterrupted(
+            f"interrupted: {done} of {plan.num_shards} shards done; rerun the same command to resume"
+        ) from None
+    markers = [m for m in (store.marker(k) for k in range(plan.num_shards)) if m is not None]
+    finalized = len(markers) == plan.num_shards and shards is None
+    if finalized:
+        finalize(store, repo_id)
+    records = Counter()
+    drops: Counter = Counter()
+    for marker in markers:
+        drops.update(marker["drops"])
+        for name, info in marker["files"].items():
+            records[name.split("/")[-1].split("-")[0]] += info["rows"]
+    return BuildSummary(
+        out,
+        len(markers),
+        plan.num_shards,
+        {s: records[s] for s in SPLITS},
+        dict(sorted(drops.items())),
+        time.perf_counter() - start,
+        finalized,
+    )
+
+
+def open_existing(out: str) -> ShardStore:
+    """The store of a build already started in ``out`` (its manifest gives the plan)."""
+    fs, root = fsspec.core.url_to_fs(str(out))
+    path = f"{root.rstrip('/')}/{MANIFEST}"
+    if not fs.exists(path):
+        raise OutputError(f"{out!r} has no {MANIFEST}: it is not a folder written by `warp-ir generate`")
+    manifest = json.loads(fs.cat_file(path))
+    config = GenerationConfig(**manifest["config"])
+    return ShardStore(str(out), ShardPlan(config, manifest["shard_size"]))

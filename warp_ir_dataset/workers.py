@@ -118,6 +118,7 @@ class WorkerPool:
         for _ in range(num_workers):
             self._idle.put(None)
         self._executor = ThreadPoolExecutor(max_workers=num_workers, thread_name_prefix="warp-ir-worker")
+        self._live: set[_Worker] = set()  # every started worker not yet stopped, busy or idle
         self.peak_rss_kb: list[int] = []
 
     def _run_shard(self, config: GenerationConfig, indices: list[int], write: dict | None = None) -> ShardResult:
@@ -125,11 +126,14 @@ class WorkerPool:
         try:
             if worker is None or worker.shards_done >= self.recycle_after:
                 if worker is not None:
+                    self._live.discard(worker)
                     worker.stop()
                 worker = _Worker()
+                self._live.add(worker)
             result = worker.run(config, indices, write)
         except BaseException:
             if worker is not None:
+                self._live.discard(worker)
                 worker.process.kill()
                 worker.stop()
             worker = None
@@ -160,7 +164,11 @@ class WorkerPool:
                 pending.append(self._executor.submit(self._run_shard, config, *following))
             yield result
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers: let them finish their shards, or (``kill``) end them now, mid-shard."""
+        if kill:  # Ctrl-C or an error: a worker mid-shard would otherwise run on until its shard is done
+            for worker in list(self._live):
+                worker.process.kill()
         self._executor.shutdown(wait=True, cancel_futures=True)
         while not self._idle.empty():
             worker = self._idle.get()
@@ -170,8 +178,8 @@ class WorkerPool:
     def __enter__(self) -> WorkerPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(kill=exc_type is not None)
 
 
 def _serve(requests: IO[str], answers: IO[str]) -> None:
