@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
 
 from warp_ir_dataset import GenerationConfig, generate_records
+from warp_ir_dataset.cli import main
 from warp_ir_dataset.shards import MANIFEST, OutputError, ShardPlan, ShardStore, build_shard, finalize, run_shards
 
 CONFIG = GenerationConfig(count=7, seed=4, validate=False)
@@ -103,3 +109,71 @@ def test_finalize_writes_a_card_that_loads_like_the_builder(tmp_path, hf_cache):
     assert rows == list(generate_records(CONFIG, range(CONFIG.count)))
     assert (tmp_path / "out" / "stats.json").is_file() and (tmp_path / "out" / "plots" / "lengths.png").is_file()
     assert "me/warp" in (tmp_path / "out" / "README.md").read_text()
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "warp_ir_dataset.cli", "generate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def _records(out) -> list[dict]:
+    rows = [r for f in sorted((out / "data").glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return sorted(rows, key=lambda r: r["index"])
+
+
+def test_generate_command_writes_resumable_shards_and_a_card(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["generate", "--count", "7", "--seed", "4", "--no-validate", "--shard-size", "3", "--num-workers", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert "7 records in" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"README.md", "data", "plots", "stats.json", MANIFEST, ".shards"}
+    assert _records(out) == list(generate_records(CONFIG, range(7)))
+    times = {p: p.stat().st_mtime_ns for p in (out / "data").glob("*.parquet")}
+    assert main([*args, "--out", str(out)]) == 0  # a rerun of a finished build rewrites no shard
+    assert {p: p.stat().st_mtime_ns for p in (out / "data").glob("*.parquet")} == times
+    assert main([*args[:-2], "--num-workers", "1", "--trials", "2", "--out", str(out)]) == 2
+    assert "config.trials" in capsys.readouterr().err
+
+
+def test_shard_ranges_then_finalize(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["generate", "--count", "7", "--seed", "4", "--no-validate", "--shard-size", "3", "--num-workers", "1"]
+    assert main([*args, "--shards", "0-1", "--out", str(out)]) == 0
+    assert "1 shards left" in capsys.readouterr().out and not (out / "README.md").exists()
+    assert main(["finalize", str(out)]) == 2  # shard 2 is missing
+    assert main([*args, "--shards", "2", "--out", str(out)]) == 0
+    assert main(["finalize", str(out)]) == 0 and (out / "README.md").is_file()
+    assert _records(out) == list(generate_records(CONFIG, range(7)))
+    assert main([*args, "--shards", "3-4", "--out", str(out)]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_an_interrupted_build_resumes_to_the_records_of_an_uninterrupted_one(tmp_path, stop):
+    out = tmp_path / "out"
+    args = ["--count", "24", "--seed", "2", "--shard-size", "4", "--num-workers", "2", "--trials", "1"]
+    first = _cli(*args, "--out", str(out), start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list((out / ".shards").glob("*.json")) if out.exists() else True:
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.05)
+    os.killpg(first.pid, stop) if stop == signal.SIGKILL else first.send_signal(stop)
+    stopped = time.monotonic()
+    _, err = first.communicate(timeout=60)
+    if stop == signal.SIGINT:
+        assert first.returncode == 130 and time.monotonic() - stopped < 5
+        assert "rerun the same command to resume" in err and "Traceback" not in err
+    done = {p: p.stat().st_mtime_ns for p in (out / "data").glob("*.parquet")}
+    second = _cli(*args, "--out", str(out))
+    assert second.wait(timeout=600) == 0, second.stderr.read()
+    assert all(p.stat().st_mtime_ns == t for p, t in done.items() if p.exists())  # done shards are kept
+    reference = tmp_path / "reference"
+    assert _cli(*args, "--out", str(reference)).wait(timeout=600) == 0
+    assert _records(out) == _records(reference)
