@@ -18,13 +18,15 @@ from warp_ir_dataset.config import GenerationConfig
 @pytest.mark.slow
 def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, capsys):
     out = tmp_path / "warp_ir_data"
-    assert main(["generate", "--count", "30", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 0
+    assert main(["generate", "--count", "30", "--seed", "4", "--out", str(out)]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
+        ".shards/00000.json",
         "README.md",
         "data/test-00000-of-00001.parquet",
         "data/train-00000-of-00001.parquet",
         "data/validation-00000-of-00001.parquet",
+        "manifest.json",
         "plots/categories.png",
         "plots/lengths.png",
         "stats.json",
@@ -44,11 +46,11 @@ def test_generate_writes_a_loadable_hub_layout(dataset40, hf_cache, tmp_path, ca
         split: len(ds) for split, ds in loaded.items()
     }
     assert "warp-ir generate --count 30 --seed 4" in card
-    assert '"records"' in capsys.readouterr().out
+    assert "30 records in" in capsys.readouterr().out
 
-    # an existing folder is never silently replaced
-    assert main(["generate", "--count", "30", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 2
-    assert "already exists" in capsys.readouterr().err
+    # another build is never written into it
+    assert main(["generate", "--count", "31", "--seed", "4", "--out", str(out)]) == 2
+    assert "count: the folder has 30, this run asks for 31" in capsys.readouterr().err
 
 
 def test_cli_options_mirror_the_config():

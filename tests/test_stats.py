@@ -61,7 +61,7 @@ def test_stats_of_the_acceptance_build(records40):
 @pytest.mark.slow
 def test_stats_command_reads_a_generated_folder(dataset40, hf_cache, tmp_path, capsys):
     out = tmp_path / "data40"
-    assert main(["generate", "--count", "40", "--seed", "4", "--out", str(out), "--cache-dir", hf_cache]) == 0
+    assert main(["generate", "--count", "40", "--seed", "4", "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["stats", str(out), "--json", "--cache-dir", hf_cache]) == 0
     numbers = json.loads(capsys.readouterr().out)

@@ -200,14 +200,19 @@ def _categories(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from .hub import write_hub_dataset
     from .push import plan_push, push, validate_repo_id
 
     validate_repo_id(args.repo_id)
     if not Path(args.folder).exists():
         print(f"{args.folder} does not exist: generating it first", file=sys.stderr)
-        config, dataset = _build(args)
-        write_hub_dataset(dataset, args.folder, config, repo_id=args.repo_id)
+        from .shards import generate_to
+
+        config = GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)})
+        print(
+            generate_to(
+                args.folder, config, num_workers=_num_workers(args.num_workers), repo_id=args.repo_id
+            ).describe()
+        )
     plan = plan_push(
         args.folder,
         args.repo_id,

@@ -18,6 +18,7 @@ from huggingface_hub import DatasetCard
 
 from .errors import WarpIRError
 from .hub import STATS_FILE
+from .shards import MANIFEST, MARKERS
 
 logger = logging.getLogger(__name__)
 
@@ -97,10 +98,12 @@ def check_folder(folder: str | Path) -> list[tuple[str, int]]:
         ids.update(shard_ids)
     if len(ids) != rows:
         raise PushError(f"{str(root)!r} holds {rows} rows but only {len(ids)} distinct ids; regenerate the folder")
-    allowed = {"README.md", STATS_FILE}
+    allowed = {"README.md", STATS_FILE, MANIFEST}
     files = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
+        if rel.startswith(f"{MARKERS}/"):  # a build's completion markers stay local
+            continue
         if not (rel in allowed or rel.startswith("data/") or rel.startswith("plots/")):
             raise PushError(
                 f"unexpected file {rel!r} in {str(root)!r}: only README.md, {STATS_FILE}, data/ and plots/ are pushed"
@@ -151,7 +154,7 @@ def push(plan: PushPlan, api: Any = None, token: str | None = None) -> str:
             revision=plan.revision,
             create_pr=plan.create_pr,
             commit_message=plan.commit_message,
-            allow_patterns=["README.md", STATS_FILE, "data/*", "plots/*"],
+            allow_patterns=["README.md", STATS_FILE, MANIFEST, "data/*", "plots/*"],
             delete_patterns=["data/*", "plots/*"],
         )
     except Exception as exc:  # noqa: BLE001 - network and Hub errors become one clear error
