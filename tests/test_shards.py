@@ -14,7 +14,16 @@ import pytest
 
 from warp_ir_dataset import GenerationConfig, generate_records
 from warp_ir_dataset.cli import main
-from warp_ir_dataset.shards import MANIFEST, OutputError, ShardPlan, ShardStore, build_shard, finalize, run_shards
+from warp_ir_dataset.shards import (
+    MANIFEST,
+    OutputError,
+    ShardPlan,
+    ShardStore,
+    build_shard,
+    finalize,
+    run_shards,
+    run_shards_ray,
+)
 
 CONFIG = GenerationConfig(count=7, seed=4, validate=False)
 
@@ -177,3 +186,21 @@ def test_an_interrupted_build_resumes_to_the_records_of_an_uninterrupted_one(tmp
     reference = tmp_path / "reference"
     assert _cli(*args, "--out", str(reference)).wait(timeout=600) == 0
     assert _records(out) == _records(reference)
+
+
+@pytest.mark.slow
+def test_the_ray_engine_writes_the_local_engines_shards(tmp_path):
+    ray = pytest.importorskip("ray")
+    plan = ShardPlan(CONFIG, shard_size=3)
+    local = ShardStore(str(tmp_path / "local"), plan)
+    local.open()
+    run_shards(local, local.pending(), num_workers=1)
+    remote = ShardStore(str(tmp_path / "ray"), plan)
+    remote.open()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        markers = run_shards_ray(remote, remote.pending())
+    finally:
+        ray.shutdown()
+    assert sorted(m["shard"] for m in markers) == [0, 1, 2] and remote.pending() == []
+    assert [remote.marker(k) for k in range(3)] == [local.marker(k) for k in range(3)]

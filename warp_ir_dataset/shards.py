@@ -334,3 +334,60 @@ def open_existing(out: str) -> ShardStore:
     manifest = json.loads(fs.cat_file(path))
     config = GenerationConfig(**manifest["config"])
     return ShardStore(str(out), ShardPlan(config, manifest["shard_size"]))
+
+
+#: Retries of a Ray task whose worker died or that raised: bounded, because a kernel that kills the
+#: compiler would otherwise be retried forever (Ray's default for map tasks).
+RAY_MAX_RETRIES = 2
+
+
+def _ray_shard(out: str, config: dict[str, Any], shard_size: int, k: int) -> dict[str, Any]:
+    """One Ray task: build shard ``k`` and write it, or return its marker if a previous try finished it."""
+    store = ShardStore(out, ShardPlan(GenerationConfig(**config), shard_size))
+    marker = store.marker(k)
+    if marker is None:
+        marker = store.write(k, *build_shard(store.plan, k))
+    return marker
+
+
+def run_shards_ray(
+    store: ShardStore,
+    shards: list[int],
+    *,
+    address: str | None = None,
+    num_gpus: float = 0,
+    on_done: Any = None,
+) -> list[dict[str, Any]]:
+    """Build and write ``shards`` as Ray Core tasks (``num_cpus=1`` each), on the cluster at ``address`` (or
+    ``$RAY_ADDRESS``), else on a local Ray instance started here. Files are written by the tasks under the
+    shard's fixed names, so a retried task can never leave a duplicate."""
+    try:
+        import ray
+    except ImportError:
+        raise OutputError('--engine ray needs Ray: pip install "warp_ir_dataset[ray]"') from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+    # max_calls: fresh worker processes now and then, since Warp keeps memory for every module it loaded
+    task = ray.remote(num_cpus=1, num_gpus=num_gpus, max_retries=RAY_MAX_RETRIES, retry_exceptions=True, max_calls=16)(
+        _ray_shard
+    )
+    config = json.loads(json.dumps(store.plan.config.generation_kwargs()))
+    markers = []
+    try:
+        pending = [task.remote(store.url, config, store.plan.shard_size, k) for k in shards]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            try:
+                markers.append(ray.get(done[0]))
+            except ray.exceptions.RayError as exc:
+                raise WarpIRError(
+                    f"a Ray task failed after {RAY_MAX_RETRIES} retries; finished shards are kept, rerun to resume:"
+                    f" {exc}"
+                ) from None
+            if on_done:
+                on_done(markers[-1])
+    finally:
+        if started:
+            ray.shutdown()
+    return markers
