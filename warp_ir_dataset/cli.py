@@ -67,6 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--repo-id", default="<org>/warp-ir-dataset", help="repo id the dataset card's loading snippet names"
     )
     generate.add_argument("--num-workers", type=int, default=None, help="worker processes (default: every core)")
+    generate.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="where shards run: a local process pool, or Ray tasks (pip install 'warp_ir_dataset[ray]') "
+        "(default: local)",
+    )
+    generate.add_argument(
+        "--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)"
+    )
+    generate.add_argument("--num-gpus", type=float, default=0, help="GPUs per Ray task (default: 0)")
     generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
 
     finalize = commands.add_parser("finalize", help="write the card of a folder whose shards were built with --shards")
@@ -137,6 +148,8 @@ def _generate(args: argparse.Namespace) -> int:
         shards=_shard_range(args.shards),
         num_workers=_num_workers(args.num_workers),
         repo_id=args.repo_id,
+        engine=args.engine,
+        ray_options={"address": args.address, "num_gpus": args.num_gpus},
     )
     print(summary.describe())
     return 0

@@ -281,6 +281,8 @@ def generate_to(
     num_workers: int = 1,
     repo_id: str = "<org>/warp-ir-dataset",
     progress: bool = True,
+    engine: str = "local",
+    ray_options: dict[str, Any] | None = None,
 ) -> BuildSummary:
     """Build the shards of ``config`` that ``out`` lacks (all, or those in ``shards``) and, once every shard
     is done, write the card. A rerun resumes; a folder holding another build is refused before any work."""
@@ -298,7 +300,11 @@ def generate_to(
     total = sum(len(plan.indices(k)) for k in pending)
     try:
         with tqdm(total=total, unit="record", desc="generate", disable=not progress or not total) as bar:
-            run_shards(store, pending, num_workers, on_done=lambda marker: bar.update(marker["rows"]))
+            on_done = lambda marker: bar.update(marker["rows"])  # noqa: E731
+            if engine == "ray":
+                run_shards_ray(store, pending, **(ray_options or {}), on_done=on_done)
+            else:
+                run_shards(store, pending, num_workers, on_done=on_done)
     except KeyboardInterrupt:
         done = plan.num_shards - len(store.pending())
         raise BuildInterrupted(
