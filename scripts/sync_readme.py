@@ -28,7 +28,8 @@ def config_table() -> str:
             default = f"{default[0]}-{default[1]}"
         elif isinstance(default, tuple):
             default = ", ".join(map(str, default))
-        rows.append(f"| `{f.name}` | `{'all' if default is None else default}` | {f.metadata['help']} |")
+        shown = f.metadata.get("default_text", "none") if default is None else f"`{default}`"
+        rows.append(f"| `{f.name}` | {shown} | {f.metadata['help']} |")
     return "\n".join(["| field | default | meaning |", "|---|---|---|", *rows])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import fields
 
 import datasets
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from warp_ir_dataset import FEATURES
-from warp_ir_dataset.cli import build_parser, main
+from warp_ir_dataset.cli import build_parser, config_arguments, main
 from warp_ir_dataset.config import GenerationConfig
 
 
@@ -117,3 +118,53 @@ def test_any_invalid_option_value_is_a_clean_error_naming_the_option(data, optio
     assert option in err or option.replace("-", "_") in err, err
     assert "Traceback" not in err
     assert not (tmp_path / "never").exists()
+
+
+def _options(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Action]]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return [(name, a) for name, command in sub.choices.items() for a in command._actions if a.option_strings]
+
+
+def test_every_option_states_exactly_one_default():
+    for command, action in _options(build_parser()):
+        if action.dest != "help":
+            assert action.help.count("(default:") + action.help.count("(required)") == 1, (command, action.help)
+    assert not [a.help for _, a in _options(build_parser()) if "{" in a.help]  # no dict a command line cannot take
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    count=st.integers(1, 10**6),
+    seed=st.integers(0, 2**63),
+    complexity=st.tuples(st.integers(1, 5), st.integers(1, 5)).map(sorted),
+    categories=st.none()
+    | st.lists(st.sampled_from(["vector", "loop", "trig", "atomic"]), min_size=1, max_size=3, unique=True),
+    weights=st.lists(st.integers(1, 9), min_size=3, max_size=3) | st.none(),
+    flags=st.fixed_dictionaries(
+        {f.name: st.booleans() for f in fields(GenerationConfig) if isinstance(f.default, bool)}
+    ),
+    ratios=st.tuples(st.integers(1, 10), st.integers(0, 10), st.integers(0, 10)),
+    numbers=st.fixed_dictionaries(
+        {"trials": st.integers(1, 9), "batch_size": st.integers(1, 128), "cpu_optimization_level": st.integers(0, 3)}
+    ),
+    devices=st.sampled_from([None, ("cpu",)]),
+)
+def test_the_cards_regenerate_command_rebuilds_the_same_config(
+    count, seed, complexity, categories, weights, flags, ratios, numbers, devices
+):
+    if categories and weights:
+        categories = dict(zip(categories, [w / 3 for w in weights], strict=False))
+    split_ratios = tuple(r / sum(ratios) for r in ratios)
+    config = GenerationConfig(
+        count=count,
+        seed=seed,
+        complexity=tuple(complexity),
+        categories=categories,
+        split_ratios=split_ratios,
+        devices=devices,
+        **flags,
+        **numbers,
+    )
+    args = build_parser().parse_args(["generate", *config_arguments(config)])
+    assert GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)}) == config
+    assert config_arguments(GenerationConfig(count=5)) == ["--count", "5", "--seed", "0"]  # defaults are left out

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pyarrow.parquet as pq
@@ -21,9 +22,12 @@ from warp_ir_dataset.shards import (
     ShardStore,
     build_shard,
     finalize,
+    generate_to,
     run_shards,
     run_shards_ray,
 )
+
+from .conftest import TINY
 
 CONFIG = GenerationConfig(count=7, seed=4, validate=False)
 
@@ -93,18 +97,31 @@ def test_bad_outputs_are_refused_before_any_work(tmp_path):
 
 
 @pytest.mark.slow
-def test_worker_processes_write_the_same_shards(tmp_path):
+def test_worker_processes_write_the_same_shards_and_redo_only_a_killed_workers_shard(tmp_path, monkeypatch):
+    from warp_ir_dataset.workers import _Worker
+
     plan = ShardPlan(CONFIG, shard_size=3)
     inline = ShardStore(str(tmp_path / "inline"), plan)
     inline.open()
     run_shards(inline, inline.pending(), num_workers=1)
     pooled = ShardStore(str(tmp_path / "pooled"), plan)
     pooled.open()
+    real_run, runs = _Worker.run, []
+
+    def run_killed_once(self, config, indices, write=None):
+        runs.append(write["shard"])
+        if write["shard"] == 1 and runs.count(1) == 1:
+            threading.Timer(0.3, self.process.kill).start()  # mid-shard: a fresh worker is still importing
+        return real_run(self, config, indices, write)
+
+    monkeypatch.setattr(_Worker, "run", run_killed_once)
     seen = []
     run_shards(pooled, pooled.pending(), num_workers=2, on_done=seen.append)
+    assert sorted(runs) == [0, 1, 1, 2]  # only the killed worker's shard was built twice
     assert sorted(m["shard"] for m in seen) == [0, 1, 2] and pooled.pending() == []
     for k in range(3):
         assert pooled.marker(k) == inline.marker(k)  # same files, byte for byte (checksums)
+    assert len(list((tmp_path / "pooled" / "data").glob("*.parquet"))) == sum(len(m["files"]) for m in seen)
 
 
 def test_finalize_writes_a_card_that_loads_like_the_builder(tmp_path, hf_cache):
@@ -137,6 +154,15 @@ def _records(out) -> list[dict]:
     return sorted(rows, key=lambda r: r["index"])
 
 
+def test_the_builder_and_generate_give_the_same_records_in_the_same_splits(tiny_dataset, tmp_path):
+    out = tmp_path / "out"
+    summary = generate_to(str(out), GenerationConfig(**TINY), shard_size=5, num_workers=1, progress=False)
+    assert summary.finalized and summary.records == {split: len(rows) for split, rows in tiny_dataset.items()}
+    for split, rows in tiny_dataset.items():
+        written = [r for f in sorted((out / "data").glob(f"{split}-*.parquet")) for r in pq.read_table(f).to_pylist()]
+        assert sorted(written, key=lambda r: r["index"]) == sorted(rows, key=lambda r: r["index"])
+
+
 def test_generate_command_writes_resumable_shards_and_a_card(tmp_path, capsys):
     out = tmp_path / "out"
     args = ["generate", "--count", "7", "--seed", "4", "--no-validate", "--shard-size", "3", "--num-workers", "1"]
@@ -149,6 +175,10 @@ def test_generate_command_writes_resumable_shards_and_a_card(tmp_path, capsys):
     assert {p: p.stat().st_mtime_ns for p in (out / "data").glob("*.parquet")} == times
     assert main([*args[:-2], "--num-workers", "1", "--trials", "2", "--out", str(out)]) == 2
     assert "config.trials" in capsys.readouterr().err
+    card = (out / "README.md").read_text()
+    assert f'load_dataset("{out}")' in card and "warp-ir generate --count 7 --seed 4 --no-validate" in card
+    assert main(["push", str(out), "--repo-id", "me/warp-ir", "--dry-run"]) == 0  # the card now names the repo
+    assert 'ds = load_dataset("me/warp-ir")' in (out / "README.md").read_text()
 
 
 def test_shard_ranges_then_finalize(tmp_path, capsys):
@@ -188,19 +218,46 @@ def test_an_interrupted_build_resumes_to_the_records_of_an_uninterrupted_one(tmp
     assert _records(out) == _records(reference)
 
 
+def _ray_shard_killed_on_first_try(out, config, shard_size, k):
+    """Runs in a Ray worker: on shard 1's first try, write the shard's files, then die before its marker."""
+    from pathlib import Path
+
+    from warp_ir_dataset import shards
+
+    flag = Path(out).parent / "killed-once"
+    if k == 1 and not flag.exists():
+        flag.touch()
+        store = shards.ShardStore(out, shards.ShardPlan(shards.GenerationConfig(**config), shard_size))
+        records, drops = shards.build_shard(store.plan, k)
+        store.write(k, records, drops)
+        store.fs.rm(store.path(f"{shards.MARKERS}/{k:05d}.json"))  # as if killed between files and marker
+        os.kill(os.getpid(), signal.SIGKILL)
+    return shards._ray_shard(out, config, shard_size, k)
+
+
 @pytest.mark.slow
-def test_the_ray_engine_writes_the_local_engines_shards(tmp_path):
+def test_the_ray_engine_writes_the_local_engines_shards_and_retries_a_killed_task(tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
+    from ray import cloudpickle
+
+    from warp_ir_dataset import shards
+
     plan = ShardPlan(CONFIG, shard_size=3)
     local = ShardStore(str(tmp_path / "local"), plan)
     local.open()
     run_shards(local, local.pending(), num_workers=1)
     remote = ShardStore(str(tmp_path / "ray"), plan)
     remote.open()
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the test's task is not importable in workers
+    monkeypatch.setattr(shards, "_ray_shard", _ray_shard_killed_on_first_try)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         markers = run_shards_ray(remote, remote.pending())
     finally:
         ray.shutdown()
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert (tmp_path / "killed-once").exists()  # shard 1's first try died after writing its files
     assert sorted(m["shard"] for m in markers) == [0, 1, 2] and remote.pending() == []
     assert [remote.marker(k) for k in range(3)] == [local.marker(k) for k in range(3)]
+    names = sorted(p.name for p in (tmp_path / "ray" / "data").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "local" / "data").iterdir())  # no duplicates, no leftovers

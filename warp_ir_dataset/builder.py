@@ -1,7 +1,8 @@
 """``WarpIRDataset``: the Hugging Face ``datasets`` builder.
 
 ``_split_generators`` assigns sample indices to splits by a hash of their id and passes them as shard
-*lists* (so ``num_workers`` parallelises over shards); ``_generate_examples`` runs the pipeline on its shards.
+*lists* (so ``num_workers`` parallelises over shards); ``_generate_examples`` builds each shard with
+``shards.build_records``, the function every engine runs, so it yields the records ``warp-ir generate`` writes.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import datasets
 from ._version import __version__
 from .config import GenerationConfig
 from .errors import ConfigError
-from .pipeline import generate_records, shards, split_indices
+from .pipeline import shards, split_indices
 from .schema import FEATURES
+from .shards import build_records
 from .stats import near_duplicate_ids
 from .synth import GENERATOR_VERSION
 from .workers import WorkerPool
@@ -117,7 +119,9 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
         pool = getattr(self, "_pool", None)
         if pool is None:  # in-process (num_workers=1, or datasets' own num_proc processes)
             for shard in shards:
-                for record in generate_records(self.config, shard, stats):
+                records, counts = build_records(self.config, shard)
+                stats.update(counts)
+                for record in records:
                     yield record["id"], record
         else:
             for result in pool.map(self.config, shards):

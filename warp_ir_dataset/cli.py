@@ -23,27 +23,63 @@ GENERATE_EXAMPLES = """examples:
 """
 
 
+REPO_ID_HELP = (
+    "Hub repo id the dataset card's Load line names (default: the folder's path; `warp-ir push` names its repo)"
+)
+VERBOSE_HELP = "log each replaced kernel's reason (default: off)"
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One option per :class:`GenerationConfig` field, with its help and exactly one default."""
     for f in fields(GenerationConfig):
         flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata.get("help", "")
+        help_text = f.metadata.get("cli_help", f.metadata.get("help", ""))
         default = f.default if f.default is not MISSING else None
         if isinstance(default, bool):
             parser.add_argument(
-                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=help_text
+                flag,
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=f"{help_text} (default: {'on' if default else 'off'})",
             )
             continue
-        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        if f.metadata.get("cli_type") == "range" and isinstance(default, tuple):
+        if default is None:
+            shown = f.metadata.get("default_text", "none")
+        elif f.metadata.get("cli_type") == "range":
             shown = f"{default[0]}-{default[1]}"
+        elif isinstance(default, tuple):
+            shown = ",".join(map(str, default))
+        else:
+            shown = default
         kind = int if isinstance(default, int) else str
-        parser.add_argument(
-            flag,
-            dest=f.name,
-            type=kind,
-            default=default,
-            help=f"{help_text} (default: {shown if shown is not None else 'all'})",
-        )
+        parser.add_argument(flag, dest=f.name, type=kind, default=default, help=f"{help_text} (default: {shown})")
+
+
+def config_arguments(config: GenerationConfig) -> list[str]:
+    """The ``generate`` options that rebuild ``config``: ``--count``, ``--seed`` and every field that differs
+    from its default, spelled as :func:`_add_config_options` parses them."""
+    default = GenerationConfig()
+    args: list[str] = []
+    for f in fields(GenerationConfig):
+        value = getattr(config, f.name)
+        if f.name not in ("count", "seed") and value == getattr(default, f.name):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "category_weights":
+            continue  # spelled with the categories, as name:weight pairs
+        if isinstance(value, bool):
+            args.append(flag if value else "--no-" + flag[2:])
+        elif f.name == "categories" and config.category_weights is not None:
+            pairs = zip(value, config.category_weights, strict=True)
+            args += [flag, ",".join(f"{name}:{weight!r}" for name, weight in pairs)]
+        elif f.metadata.get("cli_type") == "range":
+            args += [flag, f"{value[0]}-{value[1]}"]
+        elif isinstance(value, tuple):
+            args += [flag, ",".join(map(repr, value)) if f.metadata.get("cli_type") == "csv_float" else ",".join(value)]
+        else:
+            args += [flag, str(value)]
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,11 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--shard-size", type=int, default=None, help=f"sample indices per shard (default: {DEFAULT_SHARD_SIZE})"
     )
     generate.add_argument(
-        "--shards", default=None, help="build only shards A-B (e.g. 0-3; one Slurm array task each), then stop"
+        "--shards",
+        default=None,
+        help="build only shards A-B (e.g. 0-3; one Slurm array task each), then stop (default: every shard)",
     )
-    generate.add_argument(
-        "--repo-id", default="<org>/warp-ir-dataset", help="repo id the dataset card's loading snippet names"
-    )
+    generate.add_argument("--repo-id", default=None, help=REPO_ID_HELP)
     generate.add_argument("--num-workers", type=int, default=None, help="worker processes (default: every core)")
     generate.add_argument(
         "--engine",
@@ -78,11 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray)"
     )
     generate.add_argument("--num-gpus", type=float, default=0, help="GPUs per Ray task (default: 0)")
-    generate.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+    generate.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
 
     finalize = commands.add_parser("finalize", help="write the card of a folder whose shards were built with --shards")
     finalize.add_argument("folder", help="the --out of the shard runs")
-    finalize.add_argument("--repo-id", default="<org>/warp-ir-dataset", help="repo id the card's loading snippet names")
+    finalize.add_argument("--repo-id", default=None, help=REPO_ID_HELP)
 
     stats = commands.add_parser(
         "stats",
@@ -94,8 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--num-workers", type=int, default=None, help="worker processes when building (default: every core)"
     )
     stats.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
-    stats.add_argument("--json", action="store_true", help="print every number as JSON")
-    stats.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+    stats.add_argument("--json", action="store_true", help="print every number as JSON (default: a table)")
+    stats.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
 
     commands.add_parser("categories", help="list the registered kernel categories")
 
@@ -103,27 +139,35 @@ def build_parser() -> argparse.ArgumentParser:
         "push", help="publish a dataset folder to the Hugging Face Hub (generated from the options if it is missing)"
     )
     push.add_argument("folder", help="folder written by `warp-ir generate` (created from the options if missing)")
-    push.add_argument("--repo-id", required=True, help="dataset repo, 'namespace/name'")
-    push.add_argument("--private", action="store_true", help="create the repo as private (if it does not exist)")
-    push.add_argument("--revision", default=None, help="branch to push to (created if missing; default: main)")
-    push.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    push.add_argument("--repo-id", required=True, help="dataset repo, 'namespace/name' (required)")
+    push.add_argument(
+        "--private", action="store_true", help="create the repo as private, if it does not exist (default: public)"
+    )
+    push.add_argument("--revision", default=None, help="branch to push to, created if missing (default: main)")
+    push.add_argument(
+        "--create-pr", action="store_true", help="open a pull request instead of committing (default: commit)"
+    )
     push.add_argument("--commit-message", default=None, help="commit message (default: names the record count)")
-    push.add_argument("--dry-run", action="store_true", help="print the plan (files, sizes, message); upload nothing")
+    push.add_argument(
+        "--dry-run", action="store_true", help="print the plan (files, sizes, message); upload nothing (default: off)"
+    )
     _add_config_options(push)
     push.add_argument(
         "--num-workers", type=int, default=None, help="worker processes when generating (default: every core)"
     )
     push.add_argument("--cache-dir", default=None, help="datasets cache folder (default: datasets' own)")
-    push.add_argument("-v", "--verbose", action="store_true", help="log each replaced kernel's reason")
+    push.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
 
     bench = commands.add_parser("bench", help="throughput of the pipeline against one kernel per module")
     bench.add_argument("--count", type=int, default=64, help="kernels to build in each run (default: 64)")
     bench.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
     bench.add_argument("--num-workers", type=int, default=2, help="worker processes for run (d) (default: 2)")
     bench.add_argument("--batch-size", type=int, default=32, help="kernels per module (default: 32)")
-    bench.add_argument("--json", help="also write every figure to this JSON file")
+    bench.add_argument("--json", help="also write every figure to this JSON file (default: print only)")
     bench.add_argument(
-        "--sweep", action="store_true", help="instead: samples/s at batch sizes 8-64 and CPU optimization levels 0-2"
+        "--sweep",
+        action="store_true",
+        help="instead: samples/s at batch sizes 8-64 and CPU optimization levels 0-2 (default: off)",
     )
     return parser
 
@@ -214,18 +258,19 @@ def _categories(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     from .push import plan_push, push, validate_repo_id
+    from .shards import MANIFEST, finalize, generate_to, open_existing
 
     validate_repo_id(args.repo_id)
     if not Path(args.folder).exists():
         print(f"{args.folder} does not exist: generating it first", file=sys.stderr)
-        from .shards import generate_to
-
         config = GenerationConfig(**{f.name: getattr(args, f.name) for f in fields(GenerationConfig)})
         print(
             generate_to(
                 args.folder, config, num_workers=_num_workers(args.num_workers), repo_id=args.repo_id
             ).describe()
         )
+    elif Path(args.folder, MANIFEST).is_file():  # a `warp-ir generate` folder: its card's Load line names the repo
+        finalize(open_existing(args.folder), args.repo_id)
     plan = plan_push(
         args.folder,
         args.repo_id,

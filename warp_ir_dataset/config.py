@@ -47,6 +47,8 @@ class ValidationSettings:
 
 
 def _option(help: str, **kwargs: Any) -> Any:
+    """A config field. Metadata: ``help``; ``default_text``, what a default of ``None`` means; ``cli_help``,
+    the command line's wording where it differs (a dict cannot be typed there); ``cli_type``, its parsing."""
     default = kwargs.pop("default")
     return field(default=default, metadata={"help": help, **kwargs})
 
@@ -58,13 +60,18 @@ class GenerationConfig:
     count: int = _option("number of records to generate, over all splits", default=100)
     seed: int = _option("dataset seed: same seed and config give byte-identical records", default=0)
     categories: tuple[str, ...] | None = _option(
-        "kernel categories to draw from: names (round-robin) or name:weight pairs, comma-separated, or a "
-        "{name: weight} dict",
+        "kernel categories to draw from: a list of names, or a {name: weight} dict",
         default=None,
+        default_text="all, in equal shares",
+        cli_help="kernel categories to draw from, comma-separated: names, or name:weight pairs (vector:2,loop:1)",
         cli_type="csv",
     )
     category_weights: tuple[float, ...] | None = _option(
-        "relative weights of the categories (same order; set by name:weight), default: equal shares", default=None
+        "relative weights of the categories, in their order",
+        default=None,
+        default_text="equal",
+        cli_help="relative weights of --categories, comma-separated, in their order (or use name:weight pairs)",
+        cli_type="csv_float",
     )
     complexity: tuple[int, int] = _option(
         "complexity level or inclusive range of levels, 1-5 (e.g. 3 or 1-5)", default=(1, 5), cli_type="range"
@@ -72,8 +79,10 @@ class GenerationConfig:
     validate: bool = _option("compile for CPU and launch each kernel (off: IR only)", default=True)
     trials: int = _option("input sets each kernel is launched with when validating", default=3)
     devices: tuple[str, ...] | None = _option(
-        "devices to validate on, comma-separated from cpu,cuda (default: cpu, plus cuda when a GPU is present)",
+        "devices to validate on, from cpu and cuda",
         default=None,
+        default_text="cpu, plus cuda when a GPU is present",
+        cli_help="devices to validate on, comma-separated from cpu,cuda",
         cli_type="csv",
     )
     grad_check: bool = _option(

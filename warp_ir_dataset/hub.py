@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import tempfile
 from importlib import resources
@@ -39,7 +40,7 @@ def write_hub_dataset(
     out_dir: str | Path,
     config: GenerationConfig,
     *,
-    repo_id: str = "<org>/warp-ir-dataset",
+    repo_id: str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``dataset`` to ``out_dir`` in the Hub layout with a dataset card; return ``out_dir``.
@@ -59,7 +60,7 @@ def write_hub_dataset(
         (staging / "data").mkdir()
         for split in _splits(dataset):
             _write_split(dataset[split], staging / "data", split)
-        write_card_files(dataset, staging, config, repo_id)
+        write_card_files(dataset, staging, config, repo_id, location=str(out))
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -69,12 +70,20 @@ def write_hub_dataset(
     return out
 
 
-def write_card_files(dataset: datasets.DatasetDict, folder: Path, config: GenerationConfig, repo_id: str) -> None:
-    """The card (``README.md``), its plots and ``stats.json`` of ``dataset``, written into ``folder``."""
+def write_card_files(
+    dataset: datasets.DatasetDict,
+    folder: Path,
+    config: GenerationConfig,
+    repo_id: str | None = None,
+    location: str | None = None,
+) -> None:
+    """The card (``README.md``), its plots and ``stats.json`` of ``dataset``, written into ``folder``.
+
+    The card's Load line names ``repo_id`` (the Hub repo, once known) or else ``location`` (the folder)."""
     rows = _stats_rows(dataset)
     numbers = compute_stats(rows)
     write_plots(rows, folder / "plots")
-    (folder / "README.md").write_text(render_card(dataset, config, repo_id, rows, numbers))
+    (folder / "README.md").write_text(render_card(dataset, config, repo_id, rows, numbers, location))
     (folder / STATS_FILE).write_text(json.dumps(numbers, indent=2, sort_keys=True) + "\n")
 
 
@@ -132,9 +141,10 @@ def _stats_rows(dataset: datasets.DatasetDict) -> list[dict[str, Any]]:
 def render_card(
     dataset: datasets.DatasetDict,
     config: GenerationConfig,
-    repo_id: str,
+    repo_id: str | None = None,
     rows: list[dict[str, Any]] | None = None,
     numbers: dict[str, Any] | None = None,
+    location: str | None = None,
 ) -> str:
     """The dataset card: YAML metadata and a body with the statistics of exactly this data."""
     rows = _stats_rows(dataset) if rows is None else rows
@@ -163,7 +173,7 @@ def render_card(
         field_table="\n".join(
             f"| `{name}` | {type_name(value)} | {doc} |" for name, (value, doc) in FIELD_DOCS.items()
         ),
-        repo_id=repo_id,
+        load_line=_load_line(repo_id, location),
         cli_arguments=_cli_arguments(config),
         config_json=json.dumps(config.generation_kwargs(), sort_keys=True),
         plots="\n\n".join(f"![{caption}](plots/{name})" for name, caption in PLOTS.items()),
@@ -226,25 +236,19 @@ def _replaced_table(numbers: dict[str, Any]) -> str:
     )
 
 
+def _load_line(repo_id: str | None, location: str | None) -> str:
+    if repo_id:
+        return f'ds = load_dataset("{repo_id}")'
+    return (
+        f'ds = load_dataset("{location or "path/to/this/folder"}")  # this folder; '
+        "`warp-ir push --repo-id NAME` names the Hub repo here"
+    )
+
+
 def _cli_arguments(config: GenerationConfig) -> str:
-    args = [
-        f"--count {config.count}",
-        f"--seed {config.seed}",
-        f"--complexity {config.complexity[0]}-{config.complexity[1]}",
-    ]
-    if config.categories:
-        args.append(f"--categories {','.join(config.categories)}")
-    if config.include_ptx:
-        args.append(f"--include-ptx --ptx-arch {config.ptx_arch}")
-    if not config.validate:
-        args.append("--no-validate")
-    if config.keep_failed:
-        args.append("--keep-failed")
-    if config.cpu_optimization_level != 0:
-        args.append(f"--cpu-optimization-level {config.cpu_optimization_level}")
-    if config.split_ratios != (0.9, 0.05, 0.05):
-        args.append("--split-ratios " + ",".join(f"{r:g}" for r in config.split_ratios))
-    return " ".join(args)
+    from .cli import config_arguments
+
+    return shlex.join(config_arguments(config))
 
 
 def _size_category(n: int) -> str:

@@ -7,8 +7,8 @@ rows, its drops by reason and the files' checksums. A shard without a marker is 
 temporary files are ignored. ``manifest.json`` is written first: a run into a folder whose manifest
 differs is refused, naming the field; the same manifest resumes.
 
-Every engine (the builder, the local pool, Ray tasks, a ``--shards A-B`` run) calls :func:`build_shard`,
-so the same seed, count and config give the same records everywhere.
+Every engine (the builder, the local pool, Ray tasks, a ``--shards A-B`` run) builds records with
+:func:`build_records`, so the same seed, count and config give the same records everywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import io
 import json
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,10 +174,19 @@ def _parquet(rows: list[dict[str, Any]]) -> bytes:
     return sink.getvalue()
 
 
-def build_shard(plan: ShardPlan, k: int) -> tuple[list[dict[str, Any]], Counter]:
-    """Shard ``k``'s records and its drops by reason: the one function every engine runs."""
+def build_records(
+    config: GenerationConfig, indices: Sequence[int], seconds: Counter | None = None
+) -> tuple[list[dict[str, Any]], Counter]:
+    """The records of ``indices`` (one per index, in order) and the pipeline's counts (``generated``,
+    ``dropped_<reason>``): the one function the builder, worker processes and Ray tasks all run."""
     stats: Counter = Counter()
-    records = list(generate_records(plan.config, plan.indices(k), stats))
+    records = list(generate_records(config, indices, stats, seconds))
+    return records, stats
+
+
+def build_shard(plan: ShardPlan, k: int) -> tuple[list[dict[str, Any]], Counter]:
+    """Shard ``k``'s records and its drops by reason."""
+    records, stats = build_records(plan.config, plan.indices(k))
     return records, drops_of(stats)
 
 
@@ -223,8 +233,9 @@ def read_split_tables(store: ShardStore) -> dict[str, pa.Table]:
     return tables
 
 
-def finalize(store: ShardStore, repo_id: str = "<org>/warp-ir-dataset") -> None:
-    """Write the card, its plots and ``stats.json`` from all shards (held in memory, not in any cache)."""
+def finalize(store: ShardStore, repo_id: str | None = None) -> None:
+    """Write the card, its plots and ``stats.json`` from all shards (held in memory, not in any cache).
+    The card's Load line names ``repo_id`` if given (``warp-ir push`` gives it), else this folder."""
     import tempfile
     from pathlib import Path
 
@@ -236,7 +247,7 @@ def finalize(store: ShardStore, repo_id: str = "<org>/warp-ir-dataset") -> None:
         {split: datasets.Dataset(datasets.table.InMemoryTable(t)) for split, t in read_split_tables(store).items()}
     )
     with tempfile.TemporaryDirectory(prefix="warp_ir_card_") as tmp:
-        write_card_files(dataset, Path(tmp), store.plan.config, repo_id)
+        write_card_files(dataset, Path(tmp), store.plan.config, repo_id, location=store.url)
         for path in sorted(Path(tmp).rglob("*")):
             if path.is_file():
                 relative = path.relative_to(tmp).as_posix()
@@ -279,7 +290,7 @@ def generate_to(
     shard_size: int = DEFAULT_SHARD_SIZE,
     shards: range | None = None,
     num_workers: int = 1,
-    repo_id: str = "<org>/warp-ir-dataset",
+    repo_id: str | None = None,
     progress: bool = True,
     engine: str = "local",
     ray_options: dict[str, Any] | None = None,

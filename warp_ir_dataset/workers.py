@@ -4,7 +4,8 @@ Workers are fresh interpreters (``python -m warp_ir_dataset.workers``), not fork
 Warp's process-wide state (helper counters, loaded modules, a CUDA context), the user's ``__main__`` is
 never re-imported (so scripts need no ``if __name__ == "__main__"`` guard), and each worker has its own
 Warp kernel cache. A worker is replaced after ``recycle_after`` shards, because Warp keeps memory for
-every module it has loaded, even after unloading it.
+every module it has loaded, even after unloading it. A shard whose worker dies is given to a fresh worker
+(``retries`` times, then the build stops with a :class:`WorkerError`); no other shard is redone.
 
 Protocol, one JSON object per line: the parent writes ``{"config": {...}, "indices": [...]}`` to the
 worker's stdin; the worker answers on its stdout with ``{"records": [...], "stats": {...},
@@ -15,6 +16,7 @@ on the number of workers.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import subprocess
@@ -31,6 +33,11 @@ from .errors import ConfigError, WarpIRError
 
 #: Shards a worker builds before it is replaced by a fresh one (bounds Warp's per-module memory).
 RECYCLE_AFTER = 16
+#: Times a shard whose worker died is given to a fresh worker before the build stops. Bounded: a kernel that
+#: kills the compiler every time must end in an error, not a loop.
+SHARD_RETRIES = 1
+
+logger = logging.getLogger(__name__)
 
 
 class WorkerError(WarpIRError, RuntimeError):
@@ -109,11 +116,14 @@ class WorkerPool:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, num_workers: int, recycle_after: int = RECYCLE_AFTER):
+    def __init__(self, num_workers: int, recycle_after: int = RECYCLE_AFTER, retries: int = SHARD_RETRIES):
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
             raise ConfigError(f"num_workers must be a positive int, got {num_workers!r}")
         self.num_workers = num_workers
         self.recycle_after = recycle_after
+        self.retries = retries
+        self.redone: list[int] = []  # first sample index of each shard given to a fresh worker after a death
+        self._closing = False
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         for _ in range(num_workers):
             self._idle.put(None)
@@ -122,6 +132,22 @@ class WorkerPool:
         self.peak_rss_kb: list[int] = []
 
     def _run_shard(self, config: GenerationConfig, indices: list[int], write: dict | None = None) -> ShardResult:
+        """Build one shard; if its worker dies, give it to a fresh worker, up to ``retries`` times."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self._run_once(config, indices, write)
+            except WorkerError as exc:
+                if self._closing or attempt == self.retries:
+                    if attempt:
+                        raise WorkerError(
+                            f"{exc}\nIt was the shard's try {attempt + 1}: its worker died each time."
+                        ) from None
+                    raise
+                logger.warning("%s\nRetrying samples %d..%d in a fresh worker.", exc, indices[0], indices[-1])
+                self.redone.append(indices[0])
+        raise AssertionError("unreachable")
+
+    def _run_once(self, config: GenerationConfig, indices: list[int], write: dict | None) -> ShardResult:
         worker = self._idle.get()
         try:
             if worker is None or worker.shards_done >= self.recycle_after:
@@ -166,6 +192,7 @@ class WorkerPool:
 
     def close(self, kill: bool = False) -> None:
         """Stop the workers: let them finish their shards, or (``kill``) end them now, mid-shard."""
+        self._closing = True
         if kill:  # Ctrl-C or an error: a worker mid-shard would otherwise run on until its shard is done
             for worker in list(self._live):
                 worker.process.kill()
@@ -186,15 +213,14 @@ def _serve(requests: IO[str], answers: IO[str]) -> None:
     import resource
 
     from . import warp_internals
-    from .pipeline import generate_records
+    from .shards import build_records
 
     warp_internals.init_warp()  # a private kernel cache for this worker
     for line in requests:
         task = json.loads(line)
         config = GenerationConfig(**task["config"])
-        stats: Counter = Counter()
         seconds: Counter = Counter()
-        records = list(generate_records(config, task["indices"], stats, seconds))
+        records, stats = build_records(config, task["indices"], seconds)
         marker = None
         if task.get("write"):  # write the shard here: its records never travel back
             marker = _write_shard(config, task["write"], records, stats)
