@@ -137,8 +137,8 @@ def test_finalize_writes_a_card_that_loads_like_the_builder(tmp_path, hf_cache):
     assert "me/warp" in (tmp_path / "out" / "README.md").read_text()
 
 
-def _cli(*args: str, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "warp_ir_dataset.cli", "generate", *args],
         stdout=subprocess.PIPE,
@@ -170,9 +170,9 @@ def test_generate_command_writes_resumable_shards_and_a_card(tmp_path, capsys):
     assert "7 records in" in capsys.readouterr().out
     assert {p.name for p in out.iterdir()} == {"README.md", "data", "plots", "stats.json", MANIFEST, ".shards"}
     assert _records(out) == list(generate_records(CONFIG, range(7)))
-    times = {p: p.stat().st_mtime_ns for p in (out / "data").glob("*.parquet")}
-    assert main([*args, "--out", str(out)]) == 0  # a rerun of a finished build rewrites no shard
-    assert {p: p.stat().st_mtime_ns for p in (out / "data").glob("*.parquet")} == times
+    times = {p: p.stat().st_mtime_ns for p in [*(out / "data").glob("*.parquet"), out / "README.md"]}
+    assert main([*args, "--out", str(out)]) == 0  # a rerun of a finished build rewrites nothing, not even the card
+    assert {p: p.stat().st_mtime_ns for p in times} == times
     assert main([*args[:-2], "--num-workers", "1", "--trials", "2", "--out", str(out)]) == 2
     assert "config.trials" in capsys.readouterr().err
     card = (out / "README.md").read_text()
@@ -213,9 +213,10 @@ def test_an_interrupted_build_resumes_to_the_records_of_an_uninterrupted_one(tmp
     second = _cli(*args, "--out", str(out))
     assert second.wait(timeout=600) == 0, second.stderr.read()
     assert all(p.stat().st_mtime_ns == t for p, t in done.items() if p.exists())  # done shards are kept
-    reference = tmp_path / "reference"
-    assert _cli(*args, "--out", str(reference)).wait(timeout=600) == 0
+    reference, hf_home = tmp_path / "reference", tmp_path / "hf_home"
+    assert _cli(*args, "--out", str(reference), env={"HF_HOME": str(hf_home)}).wait(timeout=600) == 0
     assert _records(out) == _records(reference)
+    assert not [p for p in hf_home.rglob("*") if p.is_file()]  # no second copy in the datasets cache
 
 
 def _ray_shard_killed_on_first_try(out, config, shard_size, k):

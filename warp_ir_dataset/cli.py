@@ -12,7 +12,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_SHARD_SIZE, GenerationConfig
+from .config import MAX_SHARD_SIZE, MIN_SHARD_SIZE, GenerationConfig
 from .errors import BuildInterrupted, ConfigError, WarpIRError
 
 GENERATE_EXAMPLES = """examples:
@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(generate)
     generate.add_argument("--out", default="warp_ir_data", help="output folder or fsspec URL (default: warp_ir_data)")
     generate.add_argument(
-        "--shard-size", type=int, default=None, help=f"sample indices per shard (default: {DEFAULT_SHARD_SIZE})"
+        "--shard-size",
+        type=int,
+        default=None,
+        help=f"sample indices per shard (default: count/32 within {MIN_SHARD_SIZE}-{MAX_SHARD_SIZE})",
     )
     generate.add_argument(
         "--shards",
@@ -188,7 +191,7 @@ def _generate(args: argparse.Namespace) -> int:
     summary = generate_to(
         args.out,
         config,
-        shard_size=args.shard_size or DEFAULT_SHARD_SIZE,
+        shard_size=args.shard_size,
         shards=_shard_range(args.shards),
         num_workers=_num_workers(args.num_workers),
         repo_id=args.repo_id,

@@ -10,8 +10,15 @@ from .errors import ConfigError, UnknownCategoryError
 from .synth import CATEGORIES, COMPLEXITY, SynthesisConfig
 
 SPLITS = ("train", "validation", "test")
-#: Sample indices per shard of a ``warp-ir generate`` build unless ``--shard-size`` says otherwise.
-DEFAULT_SHARD_SIZE = 256
+#: Bounds of the default shard size of a ``warp-ir generate`` build (``--shard-size`` overrides it).
+MIN_SHARD_SIZE, MAX_SHARD_SIZE = 64, 256
+
+
+def default_shard_size(count: int) -> int:
+    """``count / 32`` within 64-256: at least 32 shards to balance over workers, while each shard still fills
+    a compile batch of 64 kernels; 256 (about 2 minutes on one core) for large builds. A function of
+    ``count`` alone, so a rerun of the same command resumes the same plan on any number of workers."""
+    return max(MIN_SHARD_SIZE, min(MAX_SHARD_SIZE, -(-count // 32)))
 
 
 @dataclass(frozen=True)

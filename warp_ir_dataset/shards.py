@@ -27,13 +27,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._version import __version__
-from .config import DEFAULT_SHARD_SIZE, SPLITS, GenerationConfig
+from .config import SPLITS, GenerationConfig, default_shard_size
 from .errors import BuildInterrupted, WarpIRError
-from .pipeline import generate_records, split_of
-from .schema import FEATURES
 from .synth import GENERATOR_VERSION
 
 MANIFEST = "manifest.json"
+CARD = "README.md"
 MARKERS = ".shards"
 #: Rows per Parquet row group: small enough for the Hub's dataset viewer and for streaming.
 ROW_GROUP_ROWS = 100
@@ -138,9 +137,11 @@ class ShardStore:
 
     def write(self, k: int, records: list[dict[str, Any]], drops: Counter) -> dict[str, Any]:
         """Write shard ``k``'s files, then its marker; return the marker."""
+        from . import pipeline
+
         by_split: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
         for record in records:
-            by_split[split_of(record["seed"], record["index"], self.plan.config.split_ratios)].append(record)
+            by_split[pipeline.split_of(record["seed"], record["index"], self.plan.config.split_ratios)].append(record)
         files = {}
         for split, rows in by_split.items():
             if rows:
@@ -168,6 +169,8 @@ class ShardStore:
 
 
 def _parquet(rows: list[dict[str, Any]]) -> bytes:
+    from .schema import FEATURES  # imports datasets: only where a shard is written
+
     table = pa.Table.from_pylist(rows, schema=FEATURES.arrow_schema)
     sink = io.BytesIO()
     pq.write_table(table, sink, row_group_size=ROW_GROUP_ROWS)
@@ -180,6 +183,8 @@ def build_records(
     """The records of ``indices`` (one per index, in order) and the pipeline's counts (``generated``,
     ``dropped_<reason>``): the one function the builder, worker processes and Ray tasks all run."""
     stats: Counter = Counter()
+    from .pipeline import generate_records  # imports Warp: only where records are built
+
     records = list(generate_records(config, indices, stats, seconds))
     return records, stats
 
@@ -248,7 +253,8 @@ def finalize(store: ShardStore, repo_id: str | None = None) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="warp_ir_card_") as tmp:
         write_card_files(dataset, Path(tmp), store.plan.config, repo_id, location=store.url)
-        for path in sorted(Path(tmp).rglob("*")):
+        # the card last: a folder with a README.md is a finished build (see ``generate_to``)
+        for path in sorted(Path(tmp).rglob("*"), key=lambda p: (p.name == CARD, str(p))):
             if path.is_file():
                 relative = path.relative_to(tmp).as_posix()
                 if "/" in relative:
@@ -287,7 +293,7 @@ def generate_to(
     out: str,
     config: GenerationConfig,
     *,
-    shard_size: int = DEFAULT_SHARD_SIZE,
+    shard_size: int | None = None,
     shards: range | None = None,
     num_workers: int = 1,
     repo_id: str | None = None,
@@ -302,7 +308,7 @@ def generate_to(
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
-    plan = ShardPlan(config, shard_size)
+    plan = ShardPlan(config, default_shard_size(config.count) if shard_size is None else shard_size)
     store = ShardStore(out, plan)
     if shards is not None and (shards.start < 0 or shards.stop > plan.num_shards or not len(shards)):
         raise OutputError(f"--shards must lie within 0-{plan.num_shards - 1}, got {shards.start}-{shards.stop - 1}")
@@ -312,10 +318,14 @@ def generate_to(
     try:
         with tqdm(total=total, unit="record", desc="generate", disable=not progress or not total) as bar:
             on_done = lambda marker: bar.update(marker["rows"])  # noqa: E731
-            if engine == "ray":
-                run_shards_ray(store, pending, **(ray_options or {}), on_done=on_done)
-            else:
-                run_shards(store, pending, num_workers, on_done=on_done)
+            try:
+                if engine == "ray":
+                    run_shards_ray(store, pending, **(ray_options or {}), on_done=on_done)
+                else:
+                    run_shards(store, pending, num_workers, on_done=on_done)
+            except KeyboardInterrupt:
+                bar.leave = False  # the one line that follows is all Ctrl-C prints
+                raise
     except KeyboardInterrupt:
         done = plan.num_shards - len(store.pending())
         raise BuildInterrupted(
@@ -323,7 +333,8 @@ def generate_to(
         ) from None
     markers = [m for m in (store.marker(k) for k in range(plan.num_shards)) if m is not None]
     finalized = len(markers) == plan.num_shards and shards is None
-    if finalized:
+    card_written = not pending and repo_id is None and store.fs.exists(store.path(CARD))
+    if finalized and not card_written:  # a rerun of a finished build writes nothing
         finalize(store, repo_id)
     records = Counter()
     drops: Counter = Counter()
