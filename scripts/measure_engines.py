@@ -187,6 +187,11 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
+def answer_ctrl_c() -> None:
+    """In the child: Ctrl-C's default handling, which a shell's background job (``cmd &``) would ignore."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for_marker(process: subprocess.Popen, folder: Path, timeout: float) -> bool:
     """Wait until ``folder`` holds a completion marker; False if the process ended or time ran out first."""
     deadline = time.monotonic() + timeout
@@ -204,7 +209,12 @@ def interrupt_once(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     command = generate_command(out, args.interrupt_count, args.seed, args.interrupt_shard_size, args.num_workers)
     with tempfile.TemporaryFile(mode="w+", newline="") as stderr:  # keep tqdm's carriage returns
         process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=stderr, env=environment(), start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=environment(),
+            start_new_session=True,
+            preexec_fn=answer_ctrl_c,
         )
         try:
             if not wait_for_marker(process, out, args.marker_timeout):

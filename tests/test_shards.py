@@ -145,6 +145,7 @@ def _cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even when pytest runs in the background
         **kwargs,
     )
 
