@@ -85,7 +85,7 @@ def test_bad_cli_value_is_a_clean_error(capsys):
 
 #: Command-line values each option must refuse (the config's fields, spelled as on a command line).
 INVALID_CLI = {
-    "count": ["0", "-3", "many", "1.5"],
+    "count": ["0", "-3", "many", "1.5", "all"],  # all: only with --source harvested
     "seed": ["-1", "x"],
     "trials": ["0", "three"],
     "batch-size": ["0", "-64"],
@@ -97,6 +97,8 @@ INVALID_CLI = {
     "categories": ["nope", "vector:x", "vector:-1", ",", "vector,vector"],
     "category-weights": ["1,2"],  # without categories
     "devices": ["tpu", "cuda", "cpu,gpu"],
+    "source": ["x", "synth", "Harvested"],
+    "packages": ["warp.sparse"],  # without --source harvested
 }
 
 

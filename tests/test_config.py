@@ -113,6 +113,8 @@ INVALID = {
         st.just([]), st.text(alphabet="qxz", min_size=1, max_size=5).map(lambda name: [name]), st.integers()
     ),
     "category_weights": st.lists(st.floats(0.1, 5.0), min_size=1, max_size=3),  # weights without categories
+    "source": st.one_of(st.text(alphabet="xyz", min_size=1, max_size=5), st.none(), st.integers()),
+    "packages": st.one_of(st.just(["warp.sparse"]), st.text(min_size=1, max_size=5)),  # without source=harvested
     **{name: _NOT_BOOL for name in ("validate", "grad_check", "include_ptx", "keep_failed", "remove_near_duplicates")},
 }
 

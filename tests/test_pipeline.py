@@ -14,6 +14,7 @@ import warp_ir_dataset.pipeline as pipeline
 from warp_ir_dataset import CATEGORIES, GenerationConfig, GenerationError, generate_records, register_category
 from warp_ir_dataset.errors import SynthesisError
 from warp_ir_dataset.pipeline import shards
+from warp_ir_dataset.schema import PROVENANCE_FIELDS
 from warp_ir_dataset.synth.types import FLOAT
 from warp_ir_dataset.workers import WorkerPool
 
@@ -96,9 +97,9 @@ def test_a_category_that_cannot_write_a_draw_is_retried_not_fatal(monkeypatch, d
     assert stats == Counter({"dropped_synthesis_error": 2, "generated": 2})
 
 
-#: sha256 of the 200 records of seed 0 (default config), float fields aside: the pipeline refactor of
-#: issue 12 changed none of them. A change to the generator or the record changes this hash on purpose;
-#: bump GENERATOR_VERSION with it.
+#: sha256 of the 200 records of seed 0 (default config), float fields and the provenance fields (issue 14)
+#: aside: the pipeline refactor of issue 12 and the provenance columns changed none of them. A change to the
+#: generator or the record changes this hash on purpose; bump GENERATOR_VERSION with it.
 PINNED_200 = "f0fcdf779018deaa111624bd01d9ba12f068e5c474086db6475e8d01a40644d4"
 #: Measured errors come from code Clang compiles for the host CPU, whose floating-point contraction may
 #: differ between machines; the same machine reproduces them (test_builder checks that byte for byte).
@@ -113,6 +114,8 @@ def test_200_records_are_pinned():
     with WorkerPool(2) as pool:
         for result in pool.map(config, shards(list(range(200)), 25)):
             for record in result.records:
-                pinned = {k: v for k, v in record.items() if k not in HOST_DEPENDENT}
+                pinned = {k: v for k, v in record.items() if k not in HOST_DEPENDENT + PROVENANCE_FIELDS}
                 digest.update(json.dumps(pinned, sort_keys=True).encode())
+                provenance = [record[k] for k in PROVENANCE_FIELDS]
+                assert provenance == ["synthetic", None, None, None, None, True]
     assert digest.hexdigest() == PINNED_200

@@ -28,6 +28,7 @@ _EXPORTS = {
     "NotAKernelError": "errors",
     "UnknownCategoryError": "errors",
     "WarpIRError": "errors",
+    "extract_records": "harvest",
     "format_record": "formats",
     "to_task_format": "formats",
     "write_hub_dataset": "hub",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         WarpIRError,
     )
     from .formats import format_record, to_task_format
+    from .harvest import extract_records
     from .hub import write_hub_dataset
     from .pipeline import generate_records
     from .schema import FEATURES
@@ -90,6 +92,7 @@ __all__ = [
     "__version__",
     "drops_by_reason",
     "extract_ir",
+    "extract_records",
     "format_record",
     "to_task_format",
     "generate_records",

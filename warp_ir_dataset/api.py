@@ -42,7 +42,9 @@ def load_dataset(
             ``python_to_adjoint``, ``ir_to_python``; see :mod:`warp_ir_dataset.formats`).
         style: the task format's shape: ``messages`` (default), ``prompt_completion`` or ``text``.
         **config: any other :class:`~warp_ir_dataset.GenerationConfig` field (``categories``,
-            ``complexity``, ``include_ptx``, ``validate``, ...).
+            ``complexity``, ``include_ptx``, ``validate``, ...). ``source="harvested"`` takes the kernels of
+            installed Warp code (``packages``, default Warp's own) instead of synthesizing; ``count=None`` then
+            takes all of them.
 
     Raises:
         ConfigError: a config value is invalid (raised before any compile work).
@@ -56,12 +58,15 @@ def load_dataset(
     if num_proc is not None and num_workers is not None and num_proc != num_workers:
         raise ConfigError(f"num_proc={num_proc!r} and num_workers={num_workers!r} name the same thing; give one")
     num_workers = num_workers if num_workers is not None else num_proc
-    if count is None and not streaming:
+    harvested = config.get("source") == "harvested"
+    if harvested and streaming:
+        raise ConfigError("source='harvested' builds from a harvest of real code and cannot stream; drop streaming")
+    if count is None and not streaming and not harvested:
         raise ConfigError("count=None (an endless stream) needs streaming=True; give a count to build a dataset")
     if split is not None and split not in SPLITS:
         raise ConfigError(f"split must be one of {list(SPLITS)} or None, got {split!r}")
     # validate and normalise here, so the API and the CLI share cache entries for the same config
-    generation = GenerationConfig(count=1 if count is None else count, seed=seed, **config)
+    generation = GenerationConfig(count=1 if count is None and not harvested else count, seed=seed, **config)
     if streaming:
         result = _streams(generation, count, split, num_shards)
     else:

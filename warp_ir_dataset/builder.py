@@ -86,11 +86,36 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
         return datasets.DatasetInfo(description=_DESCRIPTION, features=FEATURES, license="apache-2.0")
 
     def _split_generators(self, dl_manager):
+        if self.config.source == "harvested":
+            return self._harvested_splits()
         # a split that no index hashes into (small counts) is left out rather than written empty
         return [
             datasets.SplitGenerator(name=split, gen_kwargs={"shards": shards(indices, self.config.batch_size)})
             for split, indices in split_indices(self.config).items()
             if indices
+        ]
+
+    def _harvested_splits(self):
+        """Harvest ``packages`` (each module imported in its own process) and hand each split its records."""
+        from .harvest import WARP_PACKAGES, extract_records
+
+        config = self.config
+        records, report = extract_records(
+            list(config.packages or WARP_PACKAGES),
+            count=config.count,
+            include_ptx=config.include_ptx,
+            ptx_arch=config.ptx_arch,
+            launch=config.validate,
+            cpu_optimization_level=config.cpu_optimization_level,
+            split_ratios=config.split_ratios,
+            num_workers=self.num_workers,
+        )
+        logger.info("warp_ir_dataset harvest:\n%s", report.describe())
+        by_split = {s: [r for r in records if r["split"] == s] for s in ("train", "validation", "test")}
+        return [
+            datasets.SplitGenerator(name=split, gen_kwargs={"records": rows})
+            for split, rows in by_split.items()
+            if rows
         ]
 
     def as_dataset(self, split=None, **kwargs):
@@ -114,7 +139,11 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
             )
         return kept[str(split)]
 
-    def _generate_examples(self, shards: list[list[int]]):
+    def _generate_examples(self, shards: list[list[int]] | None = None, records: list[dict] | None = None):
+        if records is not None:  # harvested: built in _split_generators
+            for record in records:
+                yield record["id"], {k: v for k, v in record.items() if k != "split"}
+            return
         stats: Counter = Counter()
         pool = getattr(self, "_pool", None)
         if pool is None:  # in-process (num_workers=1, or datasets' own num_proc processes)

@@ -52,8 +52,18 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             shown = ",".join(map(str, default))
         else:
             shown = default
-        kind = int if isinstance(default, int) else str
+        kind = _count if f.metadata.get("cli_type") == "count" else int if isinstance(default, int) else str
         parser.add_argument(flag, dest=f.name, type=kind, default=default, help=f"{help_text} (default: {shown})")
+
+
+def _count(text: str) -> int | None:
+    """``--count``: a number, or ``all`` (every harvested kernel)."""
+    if text == "all":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'all', got {text!r}") from None
 
 
 def config_arguments(config: GenerationConfig) -> list[str]:
@@ -64,6 +74,9 @@ def config_arguments(config: GenerationConfig) -> list[str]:
     for f in fields(GenerationConfig):
         value = getattr(config, f.name)
         if f.name not in ("count", "seed") and value == getattr(default, f.name):
+            continue
+        if f.name == "count" and value is None:
+            args += ["--count", "all"]
             continue
         flag = "--" + f.name.replace("_", "-")
         if f.name == "category_weights":
@@ -137,6 +150,40 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
 
     commands.add_parser("categories", help="list the registered kernel categories")
+
+    extract = commands.add_parser(
+        "extract",
+        help="turn the kernels of existing Warp code into records (each module imported in its own process)",
+        epilog="""examples:
+  warp-ir extract my_sim_package --out my_kernels           # an installed package, every submodule
+  warp-ir extract src/kernels.py tools/ --out my_kernels      # a file and a folder
+  warp-ir extract warp.examples warp.tests warp.fem warp.sparse warp.optim --out warp_kernels
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    extract.add_argument("targets", nargs="+", metavar="TARGET", help="module or package name, .py file, or folder")
+    extract.add_argument("--out", required=True, help="output folder or fsspec URL, new or empty (required)")
+    extract.add_argument("--count", type=int, default=None, help="keep the first N records by origin (default: all)")
+    extract.add_argument(
+        "--include-ptx", action="store_true", help="also compile each module to PTX with NVRTC (default: off)"
+    )
+    extract.add_argument("--ptx-arch", type=int, default=90, help="SM architecture of the PTX (default: 90)")
+    extract.add_argument(
+        "--launch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="try one CPU launch per kernel on synthesized inputs, in the worker (default: on)",
+    )
+    extract.add_argument(
+        "--import-timeout", type=float, default=60.0, help="seconds a module may take to import (default: 60)"
+    )
+    extract.add_argument(
+        "--launch-timeout", type=float, default=10.0, help="seconds one CPU launch may take (default: 10)"
+    )
+    extract.add_argument(
+        "--num-workers", type=int, default=None, help="modules harvested at once (default: every core)"
+    )
+    extract.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
 
     push = commands.add_parser(
         "push", help="publish a dataset folder to the Hugging Face Hub (generated from the options if it is missing)"
@@ -250,6 +297,30 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extract(args: argparse.Namespace) -> int:
+    from .harvest import extract_records, write_harvest
+
+    if args.count is not None and args.count < 1:
+        raise ConfigError(f"count must be a positive int, got {args.count!r}")
+    records, report = extract_records(
+        args.targets,
+        count=args.count,
+        include_ptx=args.include_ptx,
+        ptx_arch=args.ptx_arch,
+        launch=args.launch,
+        num_workers=_num_workers(args.num_workers),
+        import_timeout=args.import_timeout,
+        launch_timeout=args.launch_timeout,
+        out_check=args.out,
+    )
+    rows = write_harvest(records, report, args.out)
+    print(report.describe())
+    print(
+        f"{len(records)} records in {args.out} ({', '.join(f'{s} {n}' for s, n in rows.items())}); report.json beside"
+    )
+    return 0
+
+
 def _categories(args: argparse.Namespace) -> int:
     from .synth import CATEGORIES
 
@@ -319,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "finalize": _finalize,
             "stats": _stats,
             "categories": _categories,
+            "extract": _extract,
             "bench": _bench,
             "push": _push,
         }

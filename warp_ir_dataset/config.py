@@ -10,6 +10,7 @@ from .errors import ConfigError, UnknownCategoryError
 from .synth import CATEGORIES, COMPLEXITY, SynthesisConfig
 
 SPLITS = ("train", "validation", "test")
+SOURCES = ("synthetic", "harvested")
 #: Bounds of the default shard size of a ``warp-ir generate`` build (``--shard-size`` overrides it).
 MIN_SHARD_SIZE, MAX_SHARD_SIZE = 64, 256
 
@@ -64,7 +65,11 @@ def _option(help: str, **kwargs: Any) -> Any:
 class GenerationConfig:
     """What to generate. Every field is validated in ``__post_init__`` (a :class:`ConfigError` names it)."""
 
-    count: int = _option("number of records to generate, over all splits", default=100)
+    count: int | None = _option(
+        "number of records to generate, over all splits (None, or `all` on the command line: every harvested kernel)",
+        default=100,
+        cli_type="count",
+    )
     seed: int = _option("dataset seed: same seed and config give byte-identical records", default=0)
     categories: tuple[str, ...] | None = _option(
         "kernel categories to draw from: a list of names, or a {name: weight} dict",
@@ -112,9 +117,25 @@ class GenerationConfig:
         "drop records whose Python is a near-duplicate (MinHash, Jaccard >= 0.8) of a lower-index record",
         default=False,
     )
+    source: str = _option(
+        "where kernels come from: synthetic (written from the seed) or harvested (the kernels of installed Warp "
+        "code, see packages; count=None takes every one)",
+        default="synthetic",
+    )
+    packages: tuple[str, ...] | None = _option(
+        "with source=harvested: the modules or packages whose kernels to take (every submodule is imported, each "
+        "in its own process)",
+        default=None,
+        default_text="Warp's own: warp.examples, warp.tests, warp.fem, warp.sparse, warp.optim",
+        cli_type="csv",
+    )
 
     def __post_init__(self) -> None:
-        self.count = _positive_int("count", self.count)
+        if self.source not in SOURCES:
+            raise ConfigError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if not (self.count is None and self.source == "harvested"):  # a harvest may take everything it finds
+            self.count = _positive_int("count", self.count)
+        self.packages = _packages(self.packages, self.source)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative int, got {self.seed!r} ({type(self.seed).__name__})")
         self.categories, self.category_weights = _categories(self.categories, self.category_weights)
@@ -162,6 +183,18 @@ def _devices(value: Any) -> tuple[str, ...] | None:
     if "cpu" not in value:
         raise ConfigError(f"devices must include 'cpu' (CUDA results are compared with the CPU's), got {value!r}")
     return tuple(sorted(set(value)))
+
+
+def _packages(value: Any, source: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if source != "harvested":
+        raise ConfigError(f"packages is for source='harvested' only (source is {source!r}), got {value!r}")
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, (list, tuple)) or not value or any(not isinstance(v, str) or not v.strip() for v in value):
+        raise ConfigError(f"packages must be a non-empty list of module names, files or folders, got {value!r}")
+    return tuple(value)
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -15,7 +15,8 @@ else:  # pragma: no cover - Python 3.10
 
 
 class FailureReason(StrEnum):
-    """Why a generated kernel was replaced: the one vocabulary of compile, pipeline, validation and the card.
+    """Why a generated kernel was replaced, or a harvested module or kernel skipped: the one vocabulary of
+    compile, pipeline, validation, extraction and the card.
 
     A record lists the reasons of the attempts before it in ``failed_attempts``.
     """
@@ -32,6 +33,13 @@ class FailureReason(StrEnum):
     CPU_CUDA_MISMATCH = "cpu_cuda_mismatch"
     GRAD_ERROR = "grad_error"
     GRAD_MISMATCH = "grad_mismatch"
+    # harvesting real code (``warp-ir extract``): a module that could not be imported, a kernel that cannot be built
+    IMPORT_ERROR = "import_error"
+    IMPORT_EXIT = "import_exit"
+    IMPORT_TIMEOUT = "import_timeout"
+    IMPORT_CRASH = "import_crash"
+    WORKER_CRASH = "worker_crash"
+    GENERIC_WITHOUT_OVERLOADS = "generic_without_overloads"
 
     @property
     def description(self) -> str:
@@ -51,6 +59,12 @@ _DESCRIPTIONS = {
     FailureReason.CPU_CUDA_MISMATCH: "CPU and CUDA outputs disagree",
     FailureReason.GRAD_ERROR: "the adjoint launch raised",
     FailureReason.GRAD_MISMATCH: "the adjoint disagrees with finite differences",
+    FailureReason.IMPORT_ERROR: "importing the module raised (a missing optional dependency, a GPU needed, ...)",
+    FailureReason.IMPORT_EXIT: "importing the module called sys.exit",
+    FailureReason.IMPORT_TIMEOUT: "importing the module ran past the timeout",
+    FailureReason.IMPORT_CRASH: "importing the module ended its process (a crash or os._exit)",
+    FailureReason.WORKER_CRASH: "the process harvesting the module died after importing it",
+    FailureReason.GENERIC_WITHOUT_OVERLOADS: "a generic kernel with no overload registered: no concrete code",
 }
 
 

@@ -90,6 +90,12 @@ def to_record(
         "grad_max_rel_err": checks.grad_max_rel_err if checks else None,
         "warp_version": wi.warp_version(),
         "generator_version": GENERATOR_VERSION,
+        "source": "synthetic",
+        "origin": None,
+        "package": None,
+        "package_version": None,
+        "license": None,
+        "python_self_contained": True,
     }
 
 

@@ -60,8 +60,25 @@ FIELD_DOCS: dict[str, tuple[datasets.Value, str]] = {
     ),
     "grad_max_rel_err": (datasets.Value("float64"), "largest relative error of the gradient check; null if none"),
     "warp_version": (datasets.Value("string"), "warp-lang version that generated the IR"),
-    "generator_version": (datasets.Value("string"), "version of this package's kernel generator"),
+    "generator_version": (
+        datasets.Value("string"),
+        "version of this package's kernel generator (harvested records: of the harvester's layout)",
+    ),
+    "source": (datasets.Value("string"), "synthetic (generated from a seed) or harvested (found in real code)"),
+    "origin": (
+        datasets.Value("string"),
+        "harvested: module:qualname:line of the kernel's Python function; null when synthetic",
+    ),
+    "package": (datasets.Value("string"), "harvested: the installed distribution the kernel comes from, if any"),
+    "package_version": (datasets.Value("string"), "harvested: that distribution's version"),
+    "license": (datasets.Value("string"), "harvested: that distribution's license, from its metadata"),
+    "python_self_contained": (
+        datasets.Value("bool"),
+        "python_source defines or imports (warp, numpy, math, typing only) every name it uses",
+    ),
 }
+#: Where a record comes from; synthetic records hold ``source="synthetic"`` and nulls in the others.
+PROVENANCE_FIELDS = ("source", "origin", "package", "package_version", "license", "python_self_contained")
 
 
 def type_name(feature: Any) -> str:

@@ -308,6 +308,8 @@ def generate_to(
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
+    if config.source == "harvested":
+        return harvest_to(out, config, num_workers=num_workers, progress=progress)
     plan = ShardPlan(config, default_shard_size(config.count) if shard_size is None else shard_size)
     store = ShardStore(out, plan)
     if shards is not None and (shards.start < 0 or shards.stop > plan.num_shards or not len(shards)):
@@ -351,6 +353,58 @@ def generate_to(
         time.perf_counter() - start,
         finalized,
     )
+
+
+def harvest_to(out: str, config: GenerationConfig, *, num_workers: int = 1, progress: bool = True) -> BuildSummary:
+    """``source="harvested"``: harvest ``config.packages`` and write the records, ``report.json``, a card and
+    ``manifest.json`` (last). A harvest is one pass: a folder with the same manifest is complete; any other
+    non-empty folder is refused before any import."""
+    import time
+
+    from .harvest import WARP_PACKAGES, extract_records, write_harvest
+    from .harvest.write import check_output
+
+    start = time.perf_counter()
+    fs, root = fsspec.core.url_to_fs(str(out))
+    manifest = {
+        "config": json.loads(json.dumps(config.generation_kwargs())),
+        "package_version": __version__,
+        "warp_version": _warp_version(),
+    }
+    path = f"{root.rstrip('/')}/{MANIFEST}"
+    if fs.exists(path):
+        difference = manifest_difference(json.loads(fs.cat_file(path)), manifest)
+        if difference:
+            raise OutputError(f"--out {out!r} holds another build ({difference}); choose another folder")
+        report = json.loads(fs.cat_file(f"{root.rstrip('/')}/report.json"))
+        return BuildSummary(out, 1, 1, report.get("records_per_split", {}), report["kernels_failed"], 0.0, True)
+    check_output(out)
+    records, report = extract_records(
+        list(config.packages or WARP_PACKAGES),
+        count=config.count,
+        include_ptx=config.include_ptx,
+        ptx_arch=config.ptx_arch,
+        launch=config.validate,
+        cpu_optimization_level=config.cpu_optimization_level,
+        split_ratios=config.split_ratios,
+        num_workers=num_workers,
+        progress=progress,
+    )
+    rows = write_harvest(records, report, out)
+    with fs.open(path, "wb") as handle:
+        handle.write((json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    if progress:
+        print(report.describe())
+    drops = dict(report.kernels_failed)
+    if report.generic_without_overloads:
+        drops["generic_without_overloads"] = report.generic_without_overloads
+    return BuildSummary(out, 1, 1, {s: rows.get(s, 0) for s in SPLITS}, drops, time.perf_counter() - start, True)
+
+
+def _warp_version() -> str:
+    from .warp_internals import warp_version
+
+    return warp_version()
 
 
 def open_existing(out: str) -> ShardStore:

@@ -172,25 +172,35 @@ def _minhash(source: str) -> Any:
     return minhash
 
 
-def near_duplicate_ids(records: Sequence[dict[str, Any]], threshold: float = NEAR_DUPLICATE_THRESHOLD) -> set[str]:
-    """Ids of records whose Python is a near-duplicate of an earlier record's.
+def near_duplicate_groups(
+    records: Sequence[dict[str, Any]], threshold: float = NEAR_DUPLICATE_THRESHOLD
+) -> dict[str, str]:
+    """For each record whose Python is a near-duplicate of an earlier record's, the id of that earlier record
+    (the first of its group).
 
     Near-duplicate: estimated Jaccard similarity >= ``threshold`` of the sets of token 5-grams, with
-    identifiers renamed by order of appearance. The earliest record of each group is kept.
+    identifiers renamed by order of appearance.
     """
     from datasketch import MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     kept: dict[str, Any] = {}
-    duplicates: set[str] = set()
+    first: dict[str, str] = {}
     for record in records:
         minhash = _minhash(record["python_source"])
-        if any(minhash.jaccard(kept[key]) >= threshold for key in lsh.query(minhash)):
-            duplicates.add(record["id"])
+        match = next((key for key in sorted(lsh.query(minhash)) if minhash.jaccard(kept[key]) >= threshold), None)
+        if match is not None:
+            first[record["id"]] = match
         else:
             lsh.insert(record["id"], minhash)
             kept[record["id"]] = minhash
-    return duplicates
+    return first
+
+
+def near_duplicate_ids(records: Sequence[dict[str, Any]], threshold: float = NEAR_DUPLICATE_THRESHOLD) -> set[str]:
+    """Ids of records whose Python is a near-duplicate of an earlier record's (the earliest of each group is
+    kept); see :func:`near_duplicate_groups`."""
+    return set(near_duplicate_groups(records, threshold))
 
 
 def _median(values: list[float]) -> float:

@@ -144,7 +144,7 @@ def launch(kernel: Any, args: list[Any], launch_spec: dict | None, device: str) 
     wp.synchronize_device(device)
 
 
-def _all_finite(args: list[Any]) -> bool:
+def all_finite(args: list[Any]) -> bool:
     return all(_finite(a.numpy()) for a in args if isinstance(a, wp.array))
 
 

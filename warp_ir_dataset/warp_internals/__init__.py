@@ -6,13 +6,25 @@ here. Importing the package starts nothing: Warp is initialised on first use.
 
 Modules: ``scratch`` (Warp's initialisation, the kernel cache and per-process scratch folders),
 ``kernels`` (loading generated source, modules, concrete kernels), ``codegen`` (one kernel's C++/CUDA),
-``build`` (Clang and NVRTC), ``headers`` (Clang's precompiled header, shared between processes) and
+``build`` (Clang and NVRTC), ``harvest`` (kernels in imported code, what they use), ``headers`` (Clang's
+precompiled header, shared between processes) and
 ``arguments`` (kernel argument types, for validation).
 """
 
 from .arguments import ArgSpec, ValueLayout, kernel_args, value_layout
 from .build import capture_native_stderr, compile_cpu, compile_ptx
 from .codegen import KernelCode, kernel_code
+from .harvest import (
+    FoundKernel,
+    compile_kernels,
+    concrete_kernels,
+    constant_expression,
+    kernel_dependencies,
+    python_function,
+    registered_kernels,
+    struct_class,
+    type_expression,
+)
 from .headers import (
     PCH_CACHE_ENV,
     exchange_precompiled_headers,
@@ -37,6 +49,15 @@ from .kernels import (
 from .scratch import cuda_available, init_warp, process_scratch_dir, remove_scratch_of, scratch_dir, warp_version
 
 __all__ = [
+    "FoundKernel",
+    "compile_kernels",
+    "concrete_kernels",
+    "constant_expression",
+    "kernel_dependencies",
+    "python_function",
+    "registered_kernels",
+    "struct_class",
+    "type_expression",
     "PCH_CACHE_ENV",
     "ArgSpec",
     "KernelCode",
