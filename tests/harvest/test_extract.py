@@ -33,7 +33,7 @@ def test_modules_that_raise_exit_hang_or_crash_at_import_are_skipped_by_reason(h
         "wirfix.raises": "import_error",
     }
     assert "a_package_that_is_not_installed" in report.skip_details["wirfix.raises"]
-    assert report.modules_imported == ["wirfix", "wirfix.kernels", "wirfix.spins"]
+    assert report.modules_imported == ["wirfix", "wirfix.kernels", "wirfix.spins", "wirfix.tiles"]
 
 
 def test_every_kind_of_kernel_is_found_and_built(harvest):
@@ -48,10 +48,11 @@ def test_every_kind_of_kernel_is_found_and_built(harvest):
         "wirfix.kernels:make_scale.<locals>.scale:42",
         "wirfix.kernels:out_of_bounds:70",
         "wirfix.spins:wait_for_release:6",
+        "wirfix.tiles:tile_product:8",  # a tile built-in with a MathDx variant
     ]
     assert report.generic_without_overloads == 1  # never_overloaded has no concrete code
-    assert report.kernels_found == 8 and report.built_share == 1.0 and report.duplicates_removed == 0
-    assert len({r["id"] for r in records}) == 8 and [r["index"] for r in records] == list(range(8))
+    assert report.kernels_found == 9 and report.built_share == 1.0 and report.duplicates_removed == 0
+    assert len({r["id"] for r in records}) == 9 and [r["index"] for r in records] == list(range(9))
     for r in records:
         assert r["compiled"] is True and all(r[f] for f in IR_FIELDS)
         assert r["python_self_contained"] is True
@@ -84,7 +85,7 @@ def test_the_written_folder_loads_and_a_fresh_process_writes_the_same_bytes(harv
     out = tmp_path / "harvest"
     rows = write_harvest(records, report, str(out))
     loaded = datasets.load_dataset(str(out), cache_dir=hf_cache)
-    assert {split: len(ds) for split, ds in loaded.items()} == rows and sum(rows.values()) == 8
+    assert {split: len(ds) for split, ds in loaded.items()} == rows and sum(rows.values()) == 9
     assert all(ds.features == FEATURES for ds in loaded.values())
     assert "wirfix" in (out / "README.md").read_text() and (out / "report.json").is_file()
 
@@ -94,7 +95,7 @@ def test_the_written_folder_loads_and_a_fresh_process_writes_the_same_bytes(harv
         [*command, "--import-timeout", "10", "--launch-timeout", "3"], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "8 records in" in done.stdout
+    assert "9 records in" in done.stdout
     for path in sorted((out / "data").glob("*.parquet")):
         assert (again / "data" / path.name).read_bytes() == path.read_bytes(), path.name
     assert pq.read_table(again / "data" / "train-00000-of-00001.parquet").num_rows == rows["train"]

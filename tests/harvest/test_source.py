@@ -56,3 +56,15 @@ def test_factory_and_class_kernels_bind_what_their_definition_saw(fixture_kernel
 
 def test_normalized_source_ignores_comments_and_layout():
     assert normalized("x = 1  # one\n\n\ny = (x +\n 2)\n") == normalized("x = 1\ny = x + 2\n")
+
+
+def test_a_tile_kernel_with_an_lto_built_in_generates_its_generic_code():
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "fixtures"))
+    try:
+        import wirfix.tiles as tiles
+    finally:
+        sys.path.pop(0)
+    code = wi.kernel_code(tiles.tile_product)  # Warp's own builders set no output architecture here
+    assert "tile_matmul" in code.cpp_forward and "tile_matmul" in code.cuda_forward
+    source = assemble(wi.concrete_kernels(tiles.tile_product)[0])
+    assert source.self_contained and "TILE = 8" in source.text

@@ -24,6 +24,7 @@ def test_a_package_folder_gives_the_package_and_every_submodule_without_importin
         "wirfix.loops",
         "wirfix.raises",
         "wirfix.spins",
+        "wirfix.tiles",
     ]
     assert {job.path for job in jobs} == {str(FIXTURES)}
     assert "wirfix.loops" not in sys.modules  # found on disk: the module that loops at import was not run

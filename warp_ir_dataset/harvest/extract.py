@@ -70,6 +70,7 @@ class HarvestReport:
     kernels_found: int = 0
     generic_without_overloads: int = 0
     kernels_failed: dict[str, int] = field(default_factory=dict)
+    failure_details: dict[str, str] = field(default_factory=dict)  # origin -> "reason: message"
     records_before_deduplication: int = 0
     duplicates_removed: int = 0
     records: int = 0
@@ -293,6 +294,8 @@ def _collect(
             continue
         report.modules_imported.append(result.job.name)
         failed.update(result.failures)
+        for origin, reason, detail in result.failure_details:
+            report.failure_details.setdefault(origin, f"{reason}: {detail[:400]}")
         raw += result.records
     report.generic_without_overloads = failed.pop(FailureReason.GENERIC_WITHOUT_OVERLOADS, 0)
     report.kernels_found = len(raw) + sum(failed.values())

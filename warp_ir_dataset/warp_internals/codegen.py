@@ -49,7 +49,12 @@ def kernel_code(kernel: Any) -> KernelCode:
     kernel = concrete_kernel(kernel)
     init_warp()
     options = kernel.module.resolve_options(wp.config) | _CODEGEN_OVERRIDES
-    builder = wp_context.ModuleBuilder(kernel.module, options, hasher=wp_context.ModuleHasher([kernel], options))
+    # as Warp's own builders: no output architecture while building adjoints, so tile built-ins with an LTO
+    # variant (tile_matmul, tile_fft, tile_cholesky, ...) take their generic code, not a MathDx call
+    builder_options = options | {"output_arch": None}
+    builder = wp_context.ModuleBuilder(
+        kernel.module, builder_options, hasher=wp_context.ModuleHasher([kernel], options)
+    )
     structs = "".join(wp_codegen.codegen_struct(struct) for struct in builder.structs)
     helpers = list(builder.functions)
     code = []

@@ -68,7 +68,9 @@ def kernel_dependencies(kernel: Any) -> tuple[list[Any], list[Any]]:
     """The Python functions (``@wp.func``s, each once) and ``@wp.struct`` classes the kernel uses, in the order
     Warp's code generator emits them (dependencies first)."""
     options = kernel.module.resolve_options(wp.config)
-    builder = wp_context.ModuleBuilder(kernel.module, options, hasher=wp_context.ModuleHasher([kernel], options))
+    builder = wp_context.ModuleBuilder(
+        kernel.module, options | {"output_arch": None}, hasher=wp_context.ModuleHasher([kernel], options)
+    )
     functions: list[Any] = []
     for function in builder.functions:
         func = getattr(function, "func", None)
