@@ -47,12 +47,13 @@ def test_every_kind_of_kernel_is_found_and_built(harvest):
         "wirfix.kernels:make_scale.<locals>.scale:42",  # a factory called twice: both kernels
         "wirfix.kernels:make_scale.<locals>.scale:42",
         "wirfix.kernels:out_of_bounds:70",
+        "wirfix.kernels:rectify:76",  # wp.Kernel(func=rectify, key="relu_f32")
         "wirfix.spins:wait_for_release:6",
         "wirfix.tiles:tile_product:8",  # a tile built-in with a MathDx variant
     ]
     assert report.generic_without_overloads == 1  # never_overloaded has no concrete code
-    assert report.kernels_found == 9 and report.built_share == 1.0 and report.duplicates_removed == 0
-    assert len({r["id"] for r in records}) == 9 and [r["index"] for r in records] == list(range(9))
+    assert report.kernels_found == 10 and report.built_share == 1.0 and report.duplicates_removed == 0
+    assert len({r["id"] for r in records}) == 10 and [r["index"] for r in records] == list(range(10))
     for r in records:
         assert r["compiled"] is True and all(r[f] for f in IR_FIELDS)
         assert r["python_self_contained"] is True
@@ -71,7 +72,11 @@ def test_entry_points_and_echoed_statements_match_the_records_own_python(harvest
     records, _ = harvest
     for r in records:
         lines = {line.strip() for line in r["python_source"].splitlines()}
-        assert f"def {r['kernel_name']}(" in r["python_source"]
+        name = r["kernel_name"]
+        assert (
+            f"def {name}(" in r["python_source"]
+            or f'{name} = wp.Kernel(func=rectify, key="{name}")' in r["python_source"]
+        )
         assert f"{r['kernel_name']}_" in r["cuda_forward"].split("_cuda_kernel_forward")[0].split()[-1]
         for field in IR_FIELDS:
             echoed = ECHOED_STATEMENT.findall(r[field])
@@ -85,7 +90,7 @@ def test_the_written_folder_loads_and_a_fresh_process_writes_the_same_bytes(harv
     out = tmp_path / "harvest"
     rows = write_harvest(records, report, str(out))
     loaded = datasets.load_dataset(str(out), cache_dir=hf_cache)
-    assert {split: len(ds) for split, ds in loaded.items()} == rows and sum(rows.values()) == 9
+    assert {split: len(ds) for split, ds in loaded.items()} == rows and sum(rows.values()) == 10
     assert all(ds.features == FEATURES for ds in loaded.values())
     assert "wirfix" in (out / "README.md").read_text() and (out / "report.json").is_file()
 
@@ -95,7 +100,16 @@ def test_the_written_folder_loads_and_a_fresh_process_writes_the_same_bytes(harv
         [*command, "--import-timeout", "10", "--launch-timeout", "3"], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "9 records in" in done.stdout
+    assert "10 records in" in done.stdout
     for path in sorted((out / "data").glob("*.parquet")):
         assert (again / "data" / path.name).read_bytes() == path.read_bytes(), path.name
     assert pq.read_table(again / "data" / "train-00000-of-00001.parquet").num_rows == rows["train"]
+
+
+def test_with_include_ptx_each_record_carries_its_kernels_ptx():
+    records, report = extract_records(
+        [PACKAGE + "/spins.py"], include_ptx=True, ptx_arch=75, launch=False, num_workers=1, progress=False
+    )
+    (record,) = records
+    assert record["ptx_arch"] == "sm_75" and ".entry" in record["ptx"] and "wait_for_release" in record["ptx"]
+    assert record["launched_cpu"] is None and report.launched == {"true": 0, "false": 0, "not tried": 1}

@@ -53,12 +53,31 @@ def assemble(found: wi.FoundKernel) -> AssembledSource:
     overload = _overload_line(found)
     if found.overload is not None and overload is None:
         contained = False
-    code = [*bodies, kernel_text, *([overload] if overload else [])]
+    construction = _construction(kernel_text, found)
+    code = [*bodies, kernel_text, *([construction] if construction else []), *([overload] if overload else [])]
     namespaces = [_names_seen_by(obj) for obj in [found.func, *functions, *structs]]
     namespaces.append(_annotation_names(kernel_text, found))  # last: only names nothing else defines
     preamble, resolved = _preamble("\n\n".join(code), namespaces)
     text = "\n\n".join([preamble, *(part.strip("\n") + "\n" for part in code)]).strip("\n") + "\n"
     return AssembledSource(text, contained and resolved and not free_names(text))
+
+
+def kernel_variable(found: wi.FoundKernel) -> str:
+    """The name ``python_source`` gives the kernel: its function's, unless it was made with
+    ``wp.Kernel(func=f, key=...)`` under another key (its entry points are named after the key)."""
+    key = (found.generic or found.kernel).key
+    name = found.func.__name__
+    if key == name or key.endswith("__" + name) or not key.isidentifier():
+        return name
+    return key
+
+
+def _construction(kernel_text: str, found: wi.FoundKernel) -> str | None:
+    """``key = wp.Kernel(func=f, key="key")`` for a kernel made that way (its function is not decorated)."""
+    variable = kernel_variable(found)
+    if variable == found.func.__name__:
+        return None
+    return f'{variable} = wp.Kernel(func={found.func.__name__}, key="{variable}")\n'
 
 
 def _overload_line(found: wi.FoundKernel) -> str | None:
@@ -68,7 +87,7 @@ def _overload_line(found: wi.FoundKernel) -> str | None:
     if any(v is None for v in spelled.values()):
         return None
     arguments = ", ".join(f'"{name}": {expression}' for name, expression in spelled.items())
-    return f"wp.overload({found.func.__name__}, {{{arguments}}})\n"
+    return f"wp.overload({kernel_variable(found)}, {{{arguments}}})\n"
 
 
 def _annotation_names(kernel_text: str, found: wi.FoundKernel) -> dict[str, Any]:
@@ -139,7 +158,18 @@ def _definition(name: str, value: Any) -> str | None:
     expression = wi.constant_expression(value)
     if expression is None and not isinstance(value, bool | int | float):
         expression = wi.type_expression(value)
+    if expression is None and _is_attribute_of_warp(name, value):  # a Warp built-in read by a bare name
+        expression = f"wp.{name}"
     return None if expression is None else f"{name} = {expression}"
+
+
+def _is_attribute_of_warp(name: str, value: Any) -> bool:
+    import warp
+
+    try:
+        return getattr(warp, name, _MISSING) is value
+    except Exception:  # noqa: BLE001 - a lazy attribute that fails to load
+        return False
 
 
 def free_names(code: str) -> set[str]:

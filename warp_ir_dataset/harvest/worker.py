@@ -167,7 +167,7 @@ def _key_of(item: Any) -> str:
 
 def _record(item: Any, task: dict[str, Any], answers: _Answers) -> dict[str, Any] | None:
     from .. import warp_internals as wi
-    from .source import assemble
+    from .source import assemble, kernel_variable
 
     try:
         code = wi.kernel_code(item.kernel)
@@ -183,7 +183,7 @@ def _record(item: Any, task: dict[str, Any], answers: _Answers) -> dict[str, Any
         "origin": item.origin,
         "module": item.module_name,
         "func_module": item.func.__module__,
-        "kernel_name": item.func.__name__,
+        "kernel_name": kernel_variable(item),
         "python_source": source.text,
         "python_self_contained": source.self_contained,
         "cpp_forward": portable(code.cpp_forward),

@@ -108,6 +108,17 @@ def type_expression(t: Any) -> str | None:
     name = getattr(t, "__name__", None)
     if name and getattr(wp, name, None) is t:
         return f"wp.{name}"
+    scalar = type_expression(getattr(t, "_wp_scalar_type_", None)) if hasattr(t, "_wp_scalar_type_") else None
+    if scalar is None:
+        return None
+    if wp_types.type_is_quaternion(t):
+        return f"wp.types.quaternion(dtype={scalar})"
+    if wp_types.type_is_transformation(t):
+        return f"wp.types.transformation(dtype={scalar})"
+    if wp_types.type_is_vector(t):  # a vector type made with wp.types.vector (vec5, vec2h, ...)
+        return f"wp.types.vector(length={t._length_}, dtype={scalar})"
+    if wp_types.type_is_matrix(t):
+        return f"wp.types.matrix(shape={tuple(t._shape_)}, dtype={scalar})"
     return None
 
 
