@@ -751,7 +751,19 @@ def analyze(source: str, kernel_name: str | None = None) -> KernelFlow:
     tree = ast.parse(source)
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     kernels = [f for f in functions if "kernel" in _decorators(f)]
-    if kernel_name is not None:
+    if not kernels:  # a kernel made by hand: name = wp.Kernel(func=f, key=...)
+        made = {
+            keyword.value.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "Kernel"
+            for keyword in node.value.keywords
+            if keyword.arg == "func" and isinstance(keyword.value, ast.Name)
+        }
+        kernels = [f for f in functions if f.name in made]
+    elif kernel_name is not None:
         kernels = [k for k in kernels if k.name == kernel_name]
     if not kernels:
         raise NotAKernelError(f"no @wp.kernel {kernel_name or ''} in the source".replace("  ", " "))

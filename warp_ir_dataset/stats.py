@@ -203,6 +203,14 @@ def near_duplicate_ids(records: Sequence[dict[str, Any]], threshold: float = NEA
     return set(near_duplicate_groups(records, threshold))
 
 
+def _flow(source: str) -> Any:
+    """The dataflow findings of a record's kernel; ``None`` for real code the analysis cannot read."""
+    try:
+        return dataflow.analyze(source)
+    except Exception:  # noqa: BLE001 - harvested code may hold forms synthesis never writes
+        return None
+
+
 def _median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
@@ -238,7 +246,7 @@ def compute_stats(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         field: {str(v).lower(): c for v, c in Counter(r[field] for r in rows).items()}
         for field in ("compiled", "launched_cpu", "outputs_finite")
     }
-    flows = dataflow.flag_counts(dataflow.analyze(r["python_source"]) for r in rows)
+    flows = dataflow.flag_counts(flow for r in rows if (flow := _flow(r["python_source"])) is not None)
     return {
         "records": n,
         "records_per_category": dict(sorted(by_category.items())),

@@ -34,6 +34,7 @@ def test_generate_writes_a_harvest_and_a_rerun_finds_it_complete(tmp_path, hf_ca
     assert main(args) == 0 and "8 records in" in capsys.readouterr().out  # nothing redone
     loaded = datasets.load_dataset(str(out), cache_dir=hf_cache)
     assert sum(len(split) for split in loaded.values()) == 8
+    assert main(["stats", str(out)]) == 0 and "per category: harvested 8" in capsys.readouterr().out
     assert main([*args[:-1], str(tmp_path / "other"), "--no-validate"]) == 0
     assert main(["generate", "--source", "harvested", "--count", "all", "--out", str(out)]) == 2  # other packages
     assert "config.packages" in capsys.readouterr().err
