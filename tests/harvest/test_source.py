@@ -68,3 +68,16 @@ def test_a_tile_kernel_with_an_lto_built_in_generates_its_generic_code():
     assert "tile_matmul" in code.cpp_forward and "tile_matmul" in code.cuda_forward
     source = assemble(wi.concrete_kernels(tiles.tile_product)[0])
     assert source.self_contained and "TILE = 8" in source.text
+
+
+def test_a_kernel_belongs_to_the_target_that_holds_it_and_a_dependencys_kernels_to_none():
+    from warp_ir_dataset.harvest.worker import owner
+
+    targets = {"newton._src.geometry", "newton._src.geometry.kernels", "wirfix.kernels"}
+    assert (
+        owner("newton._src.geometry.kernels", "newton._src.geometry.kernels", targets) == "newton._src.geometry.kernels"
+    )
+    assert owner("unique_3f2a", "newton._src.geometry.kernels", targets) == "newton._src.geometry.kernels"
+    assert owner("newton._src.geometry.inner", "x", targets) == "newton._src.geometry"  # the longest holding it
+    assert owner("warp.sparse", "warp._src.sparse", targets) is None  # warp's, imported by a target
+    assert owner("warp.fem.utils", "warp._src.fem.utils", {"warp.fem"}) == "warp.fem"

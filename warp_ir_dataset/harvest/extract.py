@@ -305,7 +305,9 @@ def _collect(
     seen: set[str] = set()
     unique = []
     for record in raw:
-        key = normalized(record["python_source"])
+        # the overload's types too: a generic kernel's overloads are different kernels, even when their types
+        # have no plain spelling for a wp.overload line in the source
+        key = normalized(record["python_source"]) + ("\0" + record["symbol"] if record.get("overload") else "")
         if key not in seen:
             seen.add(key)
             unique.append(record)

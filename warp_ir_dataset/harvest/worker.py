@@ -34,16 +34,16 @@ class _Answers:
         self.stream.flush()
 
 
-def owner(module_name: str, func_module: str, targets: set[str], importing: str) -> str:
+def owner(module_name: str, func_module: str, targets: set[str]) -> str | None:
     """Which target module a kernel belongs to, so that each kernel is harvested by one worker only: its Warp
     module, else its function's module (``warp._src.x`` counts as ``warp.x``), else the longest target that
-    contains it, else the module whose import made it."""
+    contains it; ``None`` for a kernel of code outside the targets (a dependency the module imported)."""
     public = func_module.replace("._src", "")
     for candidate in (module_name, func_module, public):
         if candidate in targets:
             return candidate
     containing = [t for t in targets if module_name.startswith(t + ".") or public.startswith(t + ".")]
-    return max(containing, key=len) if containing else importing
+    return max(containing, key=len) if containing else None
 
 
 def _import(task: dict[str, Any]) -> Any:
@@ -70,7 +70,7 @@ def harvest(task: dict[str, Any], answers: _Answers) -> None:
     targets = set(task["targets"])
     found: list[wi.FoundKernel] = []
     for kernel in _new_kernels(module, before):
-        if owner(kernel.module.name, kernel.func.__module__, targets, task["module"]) != task["module"]:
+        if owner(kernel.module.name, kernel.func.__module__, targets) != task["module"]:
             continue
         concrete = wi.concrete_kernels(kernel)
         if not concrete:
@@ -181,6 +181,7 @@ def _record(item: Any, task: dict[str, Any], answers: _Answers) -> dict[str, Any
         return None
     return {
         "origin": item.origin,
+        "overload": item.overload is not None,
         "module": item.module_name,
         "func_module": item.func.__module__,
         "kernel_name": kernel_variable(item),
