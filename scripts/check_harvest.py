@@ -40,10 +40,13 @@ def main() -> int:
     parser.add_argument("folder")
     parser.add_argument("--show", type=int, default=5, help="mismatches to print (default: 5)")
     args = parser.parse_args()
+    import tempfile
+
     import datasets
 
-    loaded = datasets.load_dataset(args.folder)
-    records = [r for split in loaded.values() for r in split]
+    with tempfile.TemporaryDirectory(prefix="check_harvest_") as cache:  # a fresh cache: never a stale copy
+        loaded = datasets.load_dataset(args.folder, cache_dir=cache)
+        records = [r for split in loaded.values() for r in split]
     bad = {r["origin"]: p for r in records if (p := problems(r))}
     echoed = sum(len(ECHOED_STATEMENT.findall(r[f])) for r in records for f in IR_FIELDS)
     print(f"{len(records)} records load ({', '.join(f'{s} {len(d)}' for s, d in loaded.items())})")
