@@ -97,19 +97,9 @@ class WarpIRDataset(datasets.GeneratorBasedBuilder):
 
     def _harvested_splits(self):
         """Harvest ``packages`` (each module imported in its own process) and hand each split its records."""
-        from .harvest import WARP_PACKAGES, extract_records
+        from .harvest.extract import harvest_config
 
-        config = self.config
-        records, report = extract_records(
-            list(config.packages or WARP_PACKAGES),
-            count=config.count,
-            include_ptx=config.include_ptx,
-            ptx_arch=config.ptx_arch,
-            launch=config.validate,
-            cpu_optimization_level=config.cpu_optimization_level,
-            split_ratios=config.split_ratios,
-            num_workers=self.num_workers,
-        )
+        records, report = harvest_config(self.config, self.num_workers)
         logger.info("warp_ir_dataset harvest:\n%s", report.describe())
         by_split = {s: [r for r in records if r["split"] == s] for s in ("train", "validation", "test")}
         return [

@@ -29,7 +29,12 @@ logger = logging.getLogger(__name__)
 
 def split_of(seed: int, index: int, ratios: tuple[float, float, float]) -> str:
     """The split of sample ``index``: a hash of its id, so it never changes when ``count`` grows."""
-    digest = hashlib.blake2b(f"split|{sample_id(seed, index)}".encode(), digest_size=8).digest()
+    return split_of_key(sample_id(seed, index), ratios)
+
+
+def split_of_key(key: str, ratios: tuple[float, float, float]) -> str:
+    """The split a hash of ``key`` falls in, for these train/validation/test ratios."""
+    digest = hashlib.blake2b(f"split|{key}".encode(), digest_size=8).digest()
     position = int.from_bytes(digest, "little") / 2**64
     cumulative = 0.0
     for split, ratio in zip(SPLITS, ratios, strict=True):

@@ -361,7 +361,8 @@ def harvest_to(out: str, config: GenerationConfig, *, num_workers: int = 1, prog
     non-empty folder is refused before any import."""
     import time
 
-    from .harvest import WARP_PACKAGES, extract_records, write_harvest
+    from .harvest import write_harvest
+    from .harvest.extract import harvest_config
     from .harvest.write import check_output
 
     start = time.perf_counter()
@@ -379,17 +380,7 @@ def harvest_to(out: str, config: GenerationConfig, *, num_workers: int = 1, prog
         report = json.loads(fs.cat_file(f"{root.rstrip('/')}/report.json"))
         return BuildSummary(out, 1, 1, report.get("records_per_split", {}), report["kernels_failed"], 0.0, True)
     check_output(out)
-    records, report = extract_records(
-        list(config.packages or WARP_PACKAGES),
-        count=config.count,
-        include_ptx=config.include_ptx,
-        ptx_arch=config.ptx_arch,
-        launch=config.validate,
-        cpu_optimization_level=config.cpu_optimization_level,
-        split_ratios=config.split_ratios,
-        num_workers=num_workers,
-        progress=progress,
-    )
+    records, report = harvest_config(config, num_workers, progress)
     rows = write_harvest(records, report, out)
     with fs.open(path, "wb") as handle:
         handle.write((json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())

@@ -175,6 +175,24 @@ def extract_records(
     return records, report
 
 
+def harvest_config(
+    config: Any, num_workers: int | None = None, progress: bool = True
+) -> tuple[list[dict], HarvestReport]:
+    """:func:`extract_records` for a ``GenerationConfig`` with ``source="harvested"`` (the builder and
+    ``warp-ir generate`` both call this)."""
+    return extract_records(
+        list(config.packages or WARP_PACKAGES),
+        count=config.count,
+        include_ptx=config.include_ptx,
+        ptx_arch=config.ptx_arch,
+        launch=config.validate,
+        cpu_optimization_level=config.cpu_optimization_level,
+        split_ratios=config.split_ratios,
+        num_workers=num_workers,
+        progress=progress,
+    )
+
+
 def _run_module(
     job: ModuleJob, common: dict[str, Any], import_timeout: float, module_timeout: float, launch_timeout: float
 ) -> ModuleResult:
@@ -354,23 +372,13 @@ def _final_record(raw: dict[str, Any], index: int) -> dict[str, Any]:
 
 def _assign_splits(records: list[dict[str, Any]], ratios: tuple[float, float, float]) -> None:
     """``record["split"]``: a hash of its origin, or of its near-duplicate group's first origin."""
+    from ..pipeline import split_of_key
     from ..stats import near_duplicate_groups
 
     first = near_duplicate_groups(records)
     origin = {r["id"]: r["origin"] for r in records}
     for record in records:
-        record["split"] = split_of_origin(origin[first.get(record["id"], record["id"])], ratios)
-
-
-def split_of_origin(origin: str, ratios: tuple[float, float, float]) -> str:
-    digest = hashlib.blake2b(f"split|{origin}".encode(), digest_size=8).digest()
-    position = int.from_bytes(digest, "little") / 2**64
-    cumulative = 0.0
-    for split, ratio in zip(SPLITS, ratios, strict=True):
-        cumulative += ratio
-        if position < cumulative:
-            return split
-    return next(s for s, r in zip(reversed(SPLITS), reversed(ratios), strict=True) if r > 0)
+        record["split"] = split_of_key(origin[first.get(record["id"], record["id"])], ratios)
 
 
 @cache
